@@ -1,0 +1,229 @@
+// Package agent is xVault's worker: it long-polls the hub for jobs, pulls
+// data from customers' systems through connectors, streams it into encrypted
+// artifacts on its own disk, and reports back. agentd runs it as a daemon;
+// `hubd --dev` runs one in-process.
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/xvault/xvault/agentd/internal/storage"
+	"github.com/xvault/xvault/sdk"
+)
+
+// Version is reported to the hub at enrollment and in heartbeats.
+var Version = "dev"
+
+// Config configures one agent.
+type Config struct {
+	HubURL        string
+	EnrollToken   string // needed only on first start
+	Name          string
+	StateDir      string        // identity and agent token (0700)
+	StorageDir    string        // snapshots
+	Concurrency   int           // jobs at once, default 2
+	ShutdownGrace time.Duration // how long running jobs may finish after ctx ends, default 30s
+	Logger        *slog.Logger
+	HTTPClient    *http.Client
+
+	// Protocol timings; zero means the default.
+	ClaimWait         time.Duration // long-poll wait, default 30s
+	RenewInterval     time.Duration // default 5s
+	HeartbeatInterval time.Duration // default 15s
+}
+
+func (c *Config) setDefaults() error {
+	if c.HubURL == "" {
+		return errors.New("hub URL is required (--hub or XV_HUB_URL)")
+	}
+	if c.StateDir == "" || c.StorageDir == "" {
+		return errors.New("state dir and storage dir are required")
+	}
+	if c.Concurrency <= 0 {
+		c.Concurrency = 2
+	}
+	if c.ShutdownGrace <= 0 {
+		c.ShutdownGrace = 30 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.HTTPClient == nil {
+		c.HTTPClient = &http.Client{}
+	}
+	if c.ClaimWait <= 0 {
+		c.ClaimWait = 30 * time.Second
+	}
+	if c.RenewInterval <= 0 {
+		c.RenewInterval = 5 * time.Second
+	}
+	if c.HeartbeatInterval <= 0 {
+		c.HeartbeatInterval = 15 * time.Second
+	}
+	return nil
+}
+
+// Agent is a running agent.
+type Agent struct {
+	cfg   Config
+	log   *slog.Logger
+	st    *state
+	hub   *sdk.Client
+	store *storage.Store
+
+	mu      sync.Mutex
+	running map[string]context.CancelFunc // job id → abort
+}
+
+func capabilities() []string { return []string{"backup:ssh", "backup:sftp", "delete_snapshot"} }
+
+// Run enrolls (first start), then serves jobs until ctx ends. On ctx end it
+// stops claiming, gives running jobs ShutdownGrace to finish, then aborts
+// them (their leases lapse and the hub re-queues them).
+func Run(ctx context.Context, cfg Config) error {
+	if err := cfg.setDefaults(); err != nil {
+		return err
+	}
+	a, err := newAgent(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	return a.serve(ctx)
+}
+
+func newAgent(ctx context.Context, cfg Config) (*Agent, error) {
+	st, err := loadOrEnroll(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	store, err := storage.Open(cfg.StorageDir)
+	if err != nil {
+		return nil, fmt.Errorf("open storage: %w", err)
+	}
+	// At start this agent holds no job, so every partial artifact is a leftover.
+	removed, err := store.CleanupPartials(func(string) bool { return false })
+	if err != nil {
+		return nil, fmt.Errorf("clean partial artifacts: %w", err)
+	}
+	log := cfg.Logger.With("agent_id", st.AgentID)
+	for _, p := range removed {
+		log.Info("removed leftover partial artifact", "path", p)
+	}
+	return &Agent{
+		cfg: cfg, log: log, st: st, store: store,
+		hub:     sdk.New(cfg.HubURL, st.Token, sdk.WithHTTPClient(cfg.HTTPClient)),
+		running: map[string]context.CancelFunc{},
+	}, nil
+}
+
+func (a *Agent) serve(ctx context.Context) error {
+	a.log.Info("agent started", "hub", a.cfg.HubURL, "storage", a.cfg.StorageDir, "concurrency", a.cfg.Concurrency)
+	// Jobs outlive ctx by the grace period: they get their own context.
+	jobsCtx, abortJobs := context.WithCancel(context.WithoutCancel(ctx))
+	defer abortJobs()
+
+	var hbWG sync.WaitGroup
+	hbWG.Add(1)
+	go func() { defer hbWG.Done(); a.heartbeatLoop(ctx) }()
+
+	var jobs sync.WaitGroup
+	slots := make(chan struct{}, a.cfg.Concurrency)
+	a.claimLoop(ctx, jobsCtx, slots, &jobs)
+
+	a.log.Info("shutting down: no new jobs; waiting for running jobs", "grace", a.cfg.ShutdownGrace, "running", a.runningCount())
+	done := make(chan struct{})
+	go func() { jobs.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(a.cfg.ShutdownGrace):
+		a.log.Warn("grace period over: aborting running jobs; the hub re-queues them when their leases lapse")
+		abortJobs()
+		<-done
+	}
+	hbWG.Wait()
+	a.log.Info("agent stopped")
+	return nil
+}
+
+// claimLoop claims one job whenever a slot is free: an idle agent makes one
+// long-poll request per wait period.
+func (a *Agent) claimLoop(ctx, jobsCtx context.Context, slots chan struct{}, jobs *sync.WaitGroup) {
+	failures := 0
+	for {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		resp, err := a.hub.Claim(ctx, sdk.ClaimRequest{WaitSeconds: int(a.cfg.ClaimWait / time.Second)})
+		if err != nil {
+			<-slots
+			if ctx.Err() != nil {
+				return
+			}
+			failures++
+			delay := min(time.Duration(failures)*time.Second, 30*time.Second)
+			a.log.Warn("claim failed; retrying", "err", err, "in", delay)
+			if !sleep(ctx, delay) {
+				return
+			}
+			continue
+		}
+		failures = 0
+		if resp.Job == nil {
+			<-slots
+			continue
+		}
+		jobs.Add(1)
+		go func(j *sdk.ClaimedJob) {
+			defer jobs.Done()
+			defer func() { <-slots }()
+			a.runJob(jobsCtx, j)
+		}(resp.Job)
+	}
+}
+
+func (a *Agent) heartbeatLoop(ctx context.Context) {
+	t := time.NewTicker(a.cfg.HeartbeatInterval)
+	defer t.Stop()
+	for {
+		status := sdk.AgentOnline
+		if ctx.Err() != nil {
+			status = sdk.AgentDraining
+		}
+		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		_, err := a.hub.Heartbeat(hctx, sdk.HeartbeatRequest{Version: Version, Status: status, RunningJobs: a.runningCount()})
+		cancel()
+		if err != nil && ctx.Err() == nil {
+			a.log.Warn("heartbeat failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (a *Agent) runningCount() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.running)
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

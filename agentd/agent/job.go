@@ -1,0 +1,200 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/xvault/xvault/agentd/internal/connector"
+	"github.com/xvault/xvault/sdk"
+)
+
+// Why a job's context ended early.
+var (
+	errLeaseLost       = errors.New("lease lost: the hub gave this job to another attempt")
+	errCancelRequested = errors.New("canceled by an operator")
+)
+
+// lease tracks one claimed job: its progress, and a renewal loop that keeps
+// the lease alive and learns about cancellation.
+type lease struct {
+	job   *sdk.ClaimedJob
+	hub   *sdk.Client
+	log   *slog.Logger
+	every time.Duration
+
+	filesDone, bytesRead, bytesWritten, warnCount atomic.Int64
+	currentPath                                   atomic.Pointer[string]
+
+	mu       sync.Mutex
+	warnings []string
+	expires  time.Time
+}
+
+const maxWarningsKept = 200
+
+func (l *lease) progress() sdk.Progress {
+	p := sdk.Progress{
+		FilesDone: l.filesDone.Load(), BytesRead: l.bytesRead.Load(),
+		BytesWritten: l.bytesWritten.Load(), Warnings: l.warnCount.Load(),
+	}
+	if cp := l.currentPath.Load(); cp != nil {
+		p.CurrentPath = *cp
+	}
+	return p
+}
+
+func (l *lease) warn(path string, err error) {
+	l.warnCount.Add(1)
+	l.log.Warn("job warning", "path", path, "err", err)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.warnings) < maxWarningsKept {
+		l.warnings = append(l.warnings, fmt.Sprintf("%s: %v", path, err))
+	}
+}
+
+func (l *lease) warningList() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := append([]string(nil), l.warnings...)
+	if n := l.warnCount.Load(); n > int64(len(out)) {
+		out = append(out, fmt.Sprintf("… and %d more warnings", n-int64(len(out))))
+	}
+	return out
+}
+
+// renewLoop renews the lease until ctx ends; it cancels the job when the hub
+// answers 409 (stale epoch), asks for cancellation, or the lease ran out
+// while the hub could not be reached.
+func (l *lease) renewLoop(ctx context.Context, cancel context.CancelCauseFunc) {
+	t := time.NewTicker(l.every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		rctx, rcancel := context.WithTimeout(ctx, l.every*2)
+		resp, err := l.hub.Renew(rctx, l.job.ID, sdk.RenewRequest{LeaseEpoch: l.job.LeaseEpoch, Progress: l.progress()})
+		rcancel()
+		switch {
+		case errors.Is(err, sdk.ErrConflict):
+			cancel(errLeaseLost)
+			return
+		case err != nil:
+			if ctx.Err() != nil {
+				return
+			}
+			l.log.Warn("lease renewal failed", "err", err)
+			if time.Now().After(l.expires) {
+				cancel(errLeaseLost)
+				return
+			}
+		case resp.CancelRequested:
+			cancel(errCancelRequested)
+			return
+		default:
+			l.expires = resp.LeaseExpiresAt
+		}
+	}
+}
+
+// runJob runs one claimed job and reports its end to the hub.
+func (a *Agent) runJob(ctx context.Context, j *sdk.ClaimedJob) {
+	log := a.log.With("job_id", j.ID, "tenant_id", j.TenantID, "job_type", j.Type, "attempt", j.Attempt)
+	l := &lease{job: j, hub: a.hub, log: log, every: a.renewEvery(j), expires: j.LeaseExpiresAt}
+	jobCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	a.mu.Lock()
+	a.running[j.ID] = func() { cancel(context.Canceled) }
+	a.mu.Unlock()
+	defer func() {
+		a.mu.Lock()
+		delete(a.running, j.ID)
+		a.mu.Unlock()
+	}()
+
+	renewCtx, stopRenew := context.WithCancel(jobCtx)
+	renewDone := make(chan struct{})
+	go func() { defer close(renewDone); l.renewLoop(renewCtx, cancel) }()
+
+	log.Info("job started")
+	var (
+		report *sdk.SnapshotReport
+		err    error
+	)
+	switch j.Type {
+	case sdk.JobBackup:
+		report, err = a.backup(jobCtx, l)
+	case sdk.JobDeleteSnapshot:
+		err = a.deleteSnapshot(l)
+	default:
+		err = fmt.Errorf("job type %q is not supported by this agent: %w", j.Type, connector.ErrPermanent)
+	}
+	stopRenew()
+	<-renewDone
+	a.finish(ctx, l, report, err, context.Cause(jobCtx))
+}
+
+// finish reports a job's end. cause is why the job context ended, if it did.
+func (a *Agent) finish(ctx context.Context, l *lease, report *sdk.SnapshotReport, err, cause error) {
+	j, log := l.job, l.log
+	req := &sdk.CompleteRequest{LeaseEpoch: j.LeaseEpoch, Warnings: l.warningList()}
+	p := l.progress()
+	req.Progress = &p
+	switch {
+	case errors.Is(cause, errLeaseLost):
+		log.Warn("job aborted: lease lost; output removed")
+		return
+	case errors.Is(cause, errCancelRequested):
+		req.Status, req.ErrorMessage = sdk.JobCanceled, "canceled by an operator"
+	case ctx.Err() != nil:
+		log.Warn("job aborted by shutdown; its lease will lapse and the hub re-queues it")
+		return
+	case err != nil:
+		req.Status, req.ErrorMessage = sdk.JobFailed, err.Error()
+		req.Permanent = errors.Is(err, connector.ErrPermanent)
+	default:
+		req.Status, req.Snapshot = sdk.JobCompleted, report
+	}
+	if cerr := a.complete(ctx, l, req); cerr != nil {
+		log.Error("could not report job end; removing its output", "err", cerr)
+		if report != nil {
+			a.removeSnapshot(l)
+		}
+		return
+	}
+	log.Info("job ended", "status", req.Status, "error", req.ErrorMessage, "files", p.FilesDone, "bytes_written", p.BytesWritten)
+}
+
+// complete reports a job's end, retrying transient failures while the lease lasts.
+func (a *Agent) complete(ctx context.Context, l *lease, req *sdk.CompleteRequest) error {
+	for attempt := 1; ; attempt++ {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		_, err := a.hub.Complete(cctx, l.job.ID, *req)
+		cancel()
+		if err == nil || errors.Is(err, sdk.ErrConflict) || time.Now().After(l.expires) {
+			return err
+		}
+		l.log.Warn("reporting job end failed; retrying", "err", err, "attempt", attempt)
+		if !sleep(ctx, time.Duration(attempt)*time.Second) {
+			return err
+		}
+	}
+}
+
+// renewEvery renews at the configured interval, but at least three times per
+// lease, so one lost renewal never lets a lease lapse.
+func (a *Agent) renewEvery(j *sdk.ClaimedJob) time.Duration {
+	every := a.cfg.RenewInterval
+	if lease := time.Duration(j.LeaseSeconds) * time.Second; lease > 0 && every > lease/3 {
+		every = lease / 3
+	}
+	return max(every, 200*time.Millisecond)
+}

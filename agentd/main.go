@@ -1,0 +1,63 @@
+// Command agentd is xVault's worker daemon: it enrolls with a hub, long-polls
+// for jobs, pulls data from customers' systems into encrypted snapshots on
+// its own disk, and serves restores.
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/xvault/xvault/agentd/agent"
+)
+
+func main() {
+	app := &cli.App{
+		Name:  "agentd",
+		Usage: "xVault agent: pulls backups for the hub and keeps them on this machine's disk",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "hub", EnvVars: []string{"XV_HUB_URL"}, Usage: "hub URL, e.g. https://hub.example.com", Required: true},
+			&cli.StringFlag{Name: "enroll-token", EnvVars: []string{"XV_ENROLL_TOKEN"}, Usage: "enrollment token (first start only; xv agent enroll-token create)"},
+			&cli.StringFlag{Name: "name", EnvVars: []string{"XV_AGENT_NAME"}, Usage: "agent name shown in xv agent list (default: hostname)"},
+			&cli.StringFlag{Name: "state-dir", EnvVars: []string{"XV_STATE_DIR"}, Value: "/var/lib/xvault/agent", Usage: "agent identity and token"},
+			&cli.StringFlag{Name: "storage-dir", EnvVars: []string{"XV_STORAGE_DIR"}, Value: "/var/lib/xvault/backups", Usage: "where snapshots are kept"},
+			&cli.IntFlag{Name: "concurrency", EnvVars: []string{"XV_CONCURRENCY"}, Value: 2, Usage: "jobs run at once"},
+			&cli.DurationFlag{Name: "shutdown-grace", EnvVars: []string{"XV_SHUTDOWN_GRACE"}, Value: 30 * time.Second, Usage: "on SIGTERM, how long running jobs may finish before they are aborted"},
+			&cli.StringFlag{Name: "log-level", EnvVars: []string{"XV_LOG_LEVEL"}, Value: "info", Usage: "debug, info, warn or error"},
+		},
+		Action: run,
+	}
+	if err := app.Run(os.Args); err != nil {
+		fmt.Fprintln(os.Stderr, "agentd:", err)
+		os.Exit(1)
+	}
+}
+
+func run(c *cli.Context) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.String("log-level"))); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	name := c.String("name")
+	if name == "" {
+		name, _ = os.Hostname()
+	}
+	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	return agent.Run(ctx, agent.Config{
+		HubURL:        c.String("hub"),
+		EnrollToken:   c.String("enroll-token"),
+		Name:          name,
+		StateDir:      c.String("state-dir"),
+		StorageDir:    c.String("storage-dir"),
+		Concurrency:   c.Int("concurrency"),
+		ShutdownGrace: c.Duration("shutdown-grace"),
+		Logger:        log,
+	})
+}

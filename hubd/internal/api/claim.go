@@ -1,0 +1,113 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/xvault/xvault/hubd/internal/store"
+	"github.com/xvault/xvault/sdk"
+)
+
+// POST /api/v1/agent/jobs/claim: long-poll for one job. The wait ends with
+// a job as soon as one is claimable (enqueue wakes it), with {"job":null}
+// after wait_seconds or when the hub shuts down, and silently when the
+// client goes away.
+func (s *Server) claim(ctx context.Context, c *call) (int, any, error) {
+	var req sdk.ClaimRequest
+	if err := decodeOptional(c, &req); err != nil {
+		return 0, nil, err
+	}
+	wait, types, err := checkClaim(&req)
+	if err != nil {
+		return 0, nil, err
+	}
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	for {
+		job, woken, err := s.tryClaim(ctx, c.caller.AgentID, types, deadline.C)
+		if err != nil {
+			return 0, nil, err
+		}
+		if job != nil {
+			return http.StatusOK, sdk.ClaimResponse{Job: job}, nil
+		}
+		if !woken {
+			return http.StatusOK, sdk.ClaimResponse{}, nil
+		}
+	}
+}
+
+// tryClaim claims a job or, if none is runnable, waits for a wake-up;
+// woken is false when the wait should end empty.
+func (s *Server) tryClaim(ctx context.Context, agentID string, types []string, deadline <-chan time.Time) (
+	job *sdk.ClaimedJob, woken bool, err error) {
+	wake, release := s.cfg.Waker.Subscribe() // before looking, so no wake-up is missed
+	defer release()
+	row, err := store.ClaimJob(ctx, s.db, store.ClaimParams{AgentID: agentID, Types: types, Now: s.now(), Lease: s.cfg.Lease})
+	if err != nil {
+		return nil, false, wrapf(err, "claim job")
+	}
+	if row != nil {
+		job, err := s.claimedJob(ctx, row)
+		return job, false, err
+	}
+	recheck := time.NewTimer(s.cfg.ClaimRecheck)
+	defer recheck.Stop()
+	select {
+	case <-wake:
+		return nil, true, nil
+	case <-recheck.C:
+		return nil, true, nil
+	case <-deadline:
+		return nil, false, nil
+	case <-s.stopping:
+		return nil, false, nil
+	case <-ctx.Done():
+		return nil, false, ctx.Err()
+	}
+}
+
+// claimedJob is everything the agent needs to run the job, minus secrets.
+func (s *Server) claimedJob(ctx context.Context, j *store.Job) (*sdk.ClaimedJob, error) {
+	out := &sdk.ClaimedJob{ID: j.ID, TenantID: j.TenantID, Type: sdk.JobType(j.Type), Attempt: j.Attempt,
+		LeaseEpoch: j.LeaseEpoch, LeaseSeconds: int(s.cfg.Lease / time.Second), SnapshotID: deref(j.SnapshotID),
+		Payload: rawOrNil(j.Payload)}
+	if j.LeaseExpiresAt != nil {
+		out.LeaseExpiresAt = *j.LeaseExpiresAt
+	}
+	if string(out.Payload) == "{}" {
+		out.Payload = nil
+	}
+	if j.SourceID != nil {
+		src, err := store.GetSource(ctx, s.db, j.TenantID, *j.SourceID)
+		if err != nil {
+			return nil, wrapf(err, "claimed job %s: load source", j.ID)
+		}
+		out.SourceID, out.SourceType, out.SourceConfig = src.ID, sdk.SourceType(src.Type), src.Config
+		out.HasCredential = src.CredentialID != nil
+		out.HostKey = pinnedHostKey(src)
+	}
+	key, err := store.ActiveTenantKey(ctx, s.db, j.TenantID)
+	if err != nil {
+		return nil, wrapf(err, "claimed job %s: load tenant key", j.ID)
+	}
+	out.TenantRecipient = key.PublicKey
+	return out, nil
+}
+
+// pinnedHostKey is the config's pinned host key, else the one recorded on
+// first use, else "" (trust on first use).
+func pinnedHostKey(src *store.Source) string {
+	var cfg struct {
+		HostKey string `json:"host_key"`
+	}
+	if json.Unmarshal(src.Config, &cfg) == nil && cfg.HostKey != "" {
+		return cfg.HostKey
+	}
+	return deref(src.HostKeyFingerprint)
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }

@@ -1,0 +1,81 @@
+package api
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"strings"
+
+	"github.com/xvault/xvault/hubd/internal/store"
+	"github.com/xvault/xvault/hubd/internal/validate"
+	"github.com/xvault/xvault/sdk"
+)
+
+const (
+	maxErrorMessage = 4096
+	maxWarnings     = 1000
+)
+
+// completeParams checks a completion and turns it into store parameters.
+func (s *Server) completeParams(c *call, req *sdk.CompleteRequest) (*store.CompleteParams, error) {
+	f := validate.Fields{}
+	switch req.Status {
+	case sdk.JobCompleted, sdk.JobFailed, sdk.JobCanceled:
+	default:
+		f.Add("status", "must be completed, failed or canceled")
+	}
+	if len(req.ErrorMessage) > maxErrorMessage {
+		f.Add("error_message", "must be at most 4096 bytes")
+	}
+	if len(req.Warnings) > maxWarnings {
+		f.Add("warnings", "must list at most 1000 warnings")
+	}
+	if req.Snapshot != nil && req.Status != sdk.JobCompleted {
+		f.Add("snapshot", "is only for completed jobs")
+	}
+	var snap *store.Snapshot
+	if req.Snapshot != nil {
+		snap = snapshotIn(f, req.Snapshot)
+	}
+	if len(f) > 0 {
+		return nil, sdk.FieldErrors(f)
+	}
+	p := &store.CompleteParams{JobID: c.r.PathValue("id"), AgentID: c.caller.AgentID, Epoch: req.LeaseEpoch,
+		Now: s.now(), Status: string(req.Status), ErrorMessage: req.ErrorMessage, Permanent: req.Permanent,
+		Snapshot: snap, Backoff: s.cfg.Backoff}
+	if req.Warnings != nil {
+		p.Warnings, _ = json.Marshal(req.Warnings)
+	}
+	if req.Progress != nil {
+		p.Progress, _ = json.Marshal(req.Progress)
+	}
+	return p, nil
+}
+
+// snapshotIn checks an agent's snapshot report and makes the row to insert;
+// the store fills in its id, tenant, source, job and agent from the job.
+func snapshotIn(f validate.Fields, r *sdk.SnapshotReport) *store.Snapshot {
+	if b, err := hex.DecodeString(r.SHA256); err != nil || len(b) != 32 || strings.ToLower(r.SHA256) != r.SHA256 {
+		f.Add("snapshot.sha256", "must be 64 lowercase hex characters")
+	}
+	if r.SizeBytes < 0 || r.PlainBytes < 0 || r.FileCount < 0 {
+		f.Add("snapshot", "sizes and file_count must not be negative")
+	}
+	if r.LocalPath == "" || len(r.LocalPath) > 4096 || strings.ContainsRune(r.LocalPath, 0) {
+		f.Add("snapshot.local_path", "is required (at most 4096 bytes, no NUL)")
+	}
+	s := &store.Snapshot{Status: string(sdk.SnapshotCompleted), SizeBytes: r.SizeBytes, PlainBytes: r.PlainBytes,
+		FileCount: r.FileCount, SHA256: r.SHA256, ManifestJSON: rawOrNil(r.Manifest),
+		StorageBackend: sdk.StorageLocalFS, LocalPath: r.LocalPath}
+	if !r.StartedAt.IsZero() {
+		started := r.StartedAt.UTC()
+		s.StartedAt = &started
+	}
+	if !r.FinishedAt.IsZero() {
+		finished := r.FinishedAt.UTC()
+		s.FinishedAt = &finished
+		if s.StartedAt != nil {
+			s.DurationMS = finished.Sub(*s.StartedAt).Milliseconds()
+		}
+	}
+	return s
+}

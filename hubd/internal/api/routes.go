@@ -1,0 +1,107 @@
+package api
+
+import (
+	"context"
+	"net/http"
+)
+
+// Access says who may call a route. The wrapper enforces it before the
+// handler runs, and the tenant isolation test walks routes by it.
+type Access int
+
+const (
+	// AccessPublic needs no token (health, metrics).
+	AccessPublic Access = iota
+	// AccessOperator: any operator token (platform admin or tenant).
+	AccessOperator
+	// AccessTenantRead: tenant-scoped, any role; platform admins pass tenant_id.
+	AccessTenantRead
+	// AccessTenantWrite: tenant-scoped, owner or admin; platform admins pass tenant_id.
+	AccessTenantWrite
+	// AccessTenants: the /tenants routes; a tenant token sees only its own
+	// tenant, the handler checks which.
+	AccessTenants
+	// AccessPlatform: platform admins only.
+	AccessPlatform
+	// AccessAgent: an enrolled agent's token.
+	AccessAgent
+	// AccessEnroll: an enrollment token, checked by the handler.
+	AccessEnroll
+)
+
+var accessNames = map[Access]string{
+	AccessPublic: "public", AccessOperator: "operator", AccessTenantRead: "tenant-read",
+	AccessTenantWrite: "tenant-write", AccessTenants: "tenants", AccessPlatform: "platform",
+	AccessAgent: "agent", AccessEnroll: "enroll",
+}
+
+func (a Access) String() string { return accessNames[a] }
+
+// handlerFunc does the work of one route and returns the status and body
+// to send (body nil: no body), or an error for writeError.
+type handlerFunc func(ctx context.Context, c *call) (int, any, error)
+
+// Route is one registered route.
+type Route struct {
+	Method  string
+	Pattern string // net/http pattern without the method
+	Access  Access
+	// PlatformWide: on a tenant route, a platform admin may omit tenant_id
+	// and see every tenant's objects.
+	PlatformWide bool
+	handle       handlerFunc
+}
+
+// Routes is the route table: every route of the API, in one place.
+func (s *Server) Routes() []Route {
+	const get, post, patch, del = http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete
+	return []Route{
+		{Method: get, Pattern: "/healthz", Access: AccessPublic, handle: s.healthz},
+		{Method: get, Pattern: "/readyz", Access: AccessPublic, handle: s.readyz},
+		{Method: get, Pattern: "/metrics", Access: AccessPublic, handle: s.metricsHandler},
+		{Method: get, Pattern: "/api/v1/status", Access: AccessOperator, handle: s.status},
+
+		{Method: post, Pattern: "/api/v1/tenants", Access: AccessPlatform, handle: s.createTenant},
+		{Method: get, Pattern: "/api/v1/tenants", Access: AccessTenants, handle: s.listTenants},
+		{Method: get, Pattern: "/api/v1/tenants/{id}", Access: AccessTenants, handle: s.getTenant},
+		{Method: post, Pattern: "/api/v1/tenants/{id}/key/export", Access: AccessTenants, handle: s.exportTenantKey},
+
+		{Method: post, Pattern: "/api/v1/tokens", Access: AccessTenantWrite, handle: s.createToken},
+		{Method: get, Pattern: "/api/v1/tokens", Access: AccessTenantRead, handle: s.listTokens},
+		{Method: del, Pattern: "/api/v1/tokens/{id}", Access: AccessTenantWrite, handle: s.revokeToken},
+
+		{Method: post, Pattern: "/api/v1/credentials", Access: AccessTenantWrite, handle: s.createCredential},
+		{Method: get, Pattern: "/api/v1/credentials", Access: AccessTenantRead, handle: s.listCredentials},
+		{Method: get, Pattern: "/api/v1/credentials/{id}", Access: AccessTenantRead, handle: s.getCredential},
+		{Method: del, Pattern: "/api/v1/credentials/{id}", Access: AccessTenantWrite, handle: s.deleteCredential},
+
+		{Method: post, Pattern: "/api/v1/sources", Access: AccessTenantWrite, handle: s.createSource},
+		{Method: get, Pattern: "/api/v1/sources", Access: AccessTenantRead, handle: s.listSources},
+		{Method: get, Pattern: "/api/v1/sources/{id}", Access: AccessTenantRead, handle: s.getSource},
+		{Method: patch, Pattern: "/api/v1/sources/{id}", Access: AccessTenantWrite, handle: s.updateSource},
+		{Method: del, Pattern: "/api/v1/sources/{id}", Access: AccessTenantWrite, handle: s.deleteSource},
+
+		{Method: post, Pattern: "/api/v1/jobs", Access: AccessTenantWrite, handle: s.createJob},
+		{Method: get, Pattern: "/api/v1/jobs", Access: AccessTenantRead, handle: s.listJobs},
+		{Method: get, Pattern: "/api/v1/jobs/{id}", Access: AccessTenantRead, handle: s.getJob},
+		{Method: post, Pattern: "/api/v1/jobs/{id}/cancel", Access: AccessTenantWrite, handle: s.cancelJob},
+
+		{Method: get, Pattern: "/api/v1/snapshots", Access: AccessTenantRead, handle: s.listSnapshots},
+		{Method: get, Pattern: "/api/v1/snapshots/{id}", Access: AccessTenantRead, handle: s.getSnapshot},
+
+		{Method: get, Pattern: "/api/v1/audit", Access: AccessTenantRead, PlatformWide: true, handle: s.listAudit},
+
+		{Method: post, Pattern: "/api/v1/agents/enrollment-tokens", Access: AccessPlatform, handle: s.createEnrollmentToken},
+		{Method: get, Pattern: "/api/v1/agents/enrollment-tokens", Access: AccessPlatform, handle: s.listEnrollmentTokens},
+		{Method: get, Pattern: "/api/v1/agents", Access: AccessPlatform, handle: s.listAgents},
+		{Method: get, Pattern: "/api/v1/agents/{id}", Access: AccessPlatform, handle: s.getAgent},
+
+		{Method: post, Pattern: "/api/v1/agent/enroll", Access: AccessEnroll, handle: s.enroll},
+		{Method: post, Pattern: "/api/v1/agent/heartbeat", Access: AccessAgent, handle: s.heartbeat},
+		{Method: post, Pattern: "/api/v1/agent/jobs/claim", Access: AccessAgent, handle: s.claim},
+		{Method: post, Pattern: "/api/v1/agent/jobs/{id}/renew", Access: AccessAgent, handle: s.renew},
+		{Method: post, Pattern: "/api/v1/agent/jobs/{id}/credentials", Access: AccessAgent, handle: s.releaseCredentials},
+		{Method: post, Pattern: "/api/v1/agent/jobs/{id}/host-key", Access: AccessAgent, handle: s.reportHostKey},
+		{Method: post, Pattern: "/api/v1/agent/jobs/{id}/complete", Access: AccessAgent, handle: s.complete},
+	}
+}

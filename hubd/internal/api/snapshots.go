@@ -1,0 +1,41 @@
+package api
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/xvault/xvault/hubd/internal/store"
+	"github.com/xvault/xvault/sdk"
+)
+
+// GET /api/v1/snapshots[?source_id=]
+func (s *Server) listSnapshots(ctx context.Context, c *call) (int, any, error) {
+	lp, err := listParams(c)
+	if err != nil {
+		return 0, nil, err
+	}
+	rows, next, err := store.ListSnapshots(ctx, s.db, c.tenantID, store.SnapshotListParams{
+		ListParams: lp, SourceID: c.r.URL.Query().Get("source_id")})
+	if err != nil {
+		return 0, nil, wrapf(err, "list snapshots")
+	}
+	return http.StatusOK, page(rows, next, snapshotOut), nil
+}
+
+// GET /api/v1/snapshots/{id}
+func (s *Server) getSnapshot(ctx context.Context, c *call) (int, any, error) {
+	snap, err := store.GetSnapshot(ctx, s.db, c.tenantID, c.r.PathValue("id"))
+	if err != nil {
+		return 0, nil, wrapf(notFoundAs(err, "snapshot"), "get snapshot")
+	}
+	return http.StatusOK, snapshotOut(snap), nil
+}
+
+func snapshotOut(s *store.Snapshot) sdk.Snapshot {
+	return sdk.Snapshot{
+		ID: s.ID, TenantID: s.TenantID, SourceID: s.SourceID, JobID: s.JobID, Status: sdk.SnapshotStatus(s.Status),
+		SizeBytes: s.SizeBytes, PlainBytes: s.PlainBytes, SHA256: s.SHA256, FileCount: s.FileCount,
+		StorageBackend: s.StorageBackend, AgentID: s.AgentID, LocalPath: s.LocalPath, Recipient: s.Recipient,
+		Manifest: rawOrNil(s.ManifestJSON), StartedAt: s.StartedAt, FinishedAt: s.FinishedAt, CreatedAt: s.CreatedAt,
+	}
+}

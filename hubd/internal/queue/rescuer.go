@@ -1,0 +1,89 @@
+package queue
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/xvault/xvault/hubd/internal/store"
+)
+
+// Waker is what the rescuer needs from a Notifier.
+type Waker interface {
+	Notify(ctx context.Context)
+}
+
+// Rescuer re-queues (or fails) running jobs whose lease expired, every
+// Interval, and wakes claimers when it re-queued something. Set the fields,
+// then Start/Stop; Now and Backoff may be replaced by tests.
+type Rescuer struct {
+	DB       *store.DB
+	Waker    Waker                           // may be nil
+	Log      *slog.Logger                    // default: discard
+	Now      func() time.Time                // default time.Now
+	Backoff  func(attempt int) time.Duration // default Backoff
+	Interval time.Duration                   // default 5 s
+	Batch    int                             // jobs per sweep, default 100
+
+	loop Loop
+}
+
+// NewRescuer returns a rescuer with the defaults.
+func NewRescuer(db *store.DB, waker Waker, log *slog.Logger) *Rescuer {
+	return &Rescuer{DB: db, Waker: waker, Log: log}
+}
+
+// Start runs sweeps in the background until ctx ends or Stop.
+func (r *Rescuer) Start(ctx context.Context) {
+	r.loop.Name, r.loop.Interval, r.loop.Log = "rescuer", r.Interval, r.Log
+	r.loop.Tick = func(ctx context.Context) error { _, err := r.RunOnce(ctx); return err }
+	r.loop.Start(ctx)
+}
+
+// Stop ends the background sweeps and waits for a running one.
+func (r *Rescuer) Stop() { r.loop.Stop() }
+
+// RunOnce sweeps once (until a batch comes back short) and returns the jobs
+// it re-queued, failed or canceled.
+func (r *Rescuer) RunOnce(ctx context.Context) ([]store.Job, error) {
+	now, backoff, batch := time.Now, r.Backoff, r.Batch
+	if r.Now != nil {
+		now = r.Now
+	}
+	if backoff == nil {
+		backoff = Backoff
+	}
+	if batch <= 0 {
+		batch = 100
+	}
+	var all []store.Job
+	for {
+		jobs, err := store.RescueExpired(ctx, r.DB, store.RescueParams{Now: now(), Backoff: backoff, Limit: batch})
+		if err != nil {
+			return all, fmt.Errorf("rescue expired leases: %w", err)
+		}
+		all = append(all, jobs...)
+		if len(jobs) < batch {
+			break
+		}
+	}
+	r.report(ctx, all)
+	return all, nil
+}
+
+func (r *Rescuer) report(ctx context.Context, jobs []store.Job) {
+	log := r.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	requeued := false
+	for _, j := range jobs {
+		requeued = requeued || j.Status == store.JobQueued
+		log.InfoContext(ctx, "lease expired", "job_id", j.ID, "tenant_id", j.TenantID,
+			"status", j.Status, "attempt", j.Attempt, "max_attempts", j.MaxAttempts)
+	}
+	if requeued && r.Waker != nil {
+		r.Waker.Notify(ctx)
+	}
+}

@@ -1,0 +1,171 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+type CompleteParams struct {
+	JobID, AgentID string
+	Epoch          int64
+	Now            time.Time
+	Status         string // completed, failed, canceled
+	ErrorMessage   string
+	Permanent      bool // failed: do not retry even if attempts remain
+	Warnings       []byte
+	Progress       []byte
+	Snapshot       *Snapshot // backup jobs that completed; inserted in the same tx
+	Backoff        func(attempt int) time.Duration
+}
+
+// CompleteJob ends a job fenced by (agent, epoch). Idempotent: completing a
+// job that already ended with this epoch returns it (and its snapshot) again.
+// A failed, non-permanent job with attempts left is re-queued (run_after =
+// now + Backoff(attempt)) instead of failed. A stale epoch is ErrConflict.
+//
+// It must run inside RunInTx (db is the tx): it locks the job row, then
+// updates it and inserts the snapshot, relying on UNIQUE(snapshots.job_id).
+//
+// Details: for a completed backup, p.Snapshot is inserted with ID = the
+// job's preassigned snapshot id (when empty), tenant, source, job and agent
+// filled in from the job; on an idempotent repeat *p.Snapshot is overwritten
+// with the stored row. A completed delete_snapshot job deletes the snapshot
+// record it targeted. A failed job whose cancel was requested ends canceled.
+// An unknown status is ErrInvalidArgument; an unknown job ErrNotFound.
+func CompleteJob(ctx context.Context, db bun.IDB, p CompleteParams) (*Job, error) {
+	switch p.Status {
+	case JobCompleted, JobFailed, JobCanceled:
+	default:
+		return nil, fmt.Errorf("complete job: %w: status %q", ErrInvalidArgument, p.Status)
+	}
+	now := nowOr(p.Now)
+	j, err := lockJob(ctx, db, p.JobID)
+	if err != nil {
+		return nil, err
+	}
+	holder := j.AgentID != nil && *j.AgentID == p.AgentID
+	switch {
+	case j.LeaseEpoch != p.Epoch:
+		return nil, fmt.Errorf("complete job %s: %w: lease is stale", p.JobID, ErrConflict)
+	case holder && (j.Status == JobRunning || j.Status == JobFinalizing):
+		return finishJob(ctx, db, j, p, now)
+	case holder && isTerminal(j.Status):
+		return j, loadStoredSnapshot(ctx, db, j, p.Snapshot)
+	case j.AgentID == nil && j.Status == JobQueued && p.Status == JobFailed:
+		// This epoch's failure already re-queued the job (a retried call).
+		return j, nil
+	}
+	return nil, fmt.Errorf("complete job %s: %w: lease is stale", p.JobID, ErrConflict)
+}
+
+func isTerminal(status string) bool {
+	return status == JobCompleted || status == JobFailed || status == JobCanceled
+}
+
+// lockJob reads a job, row-locked until the end of the transaction on
+// PostgreSQL (SQLite transactions hold the single write lock already).
+func lockJob(ctx context.Context, db bun.IDB, id string) (*Job, error) {
+	j := new(Job)
+	q := db.NewSelect().Model(j).Where("id = ?", id)
+	if isPostgres(db) {
+		q = q.For("UPDATE")
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, mapErr("complete job: load job", err)
+	}
+	return j, nil
+}
+
+func loadStoredSnapshot(ctx context.Context, db bun.IDB, j *Job, dst *Snapshot) error {
+	if dst == nil || j.Type != JobTypeBackup || j.Status != JobCompleted {
+		return nil
+	}
+	s, err := SnapshotByJob(ctx, db, j.ID)
+	if err != nil {
+		return fmt.Errorf("complete job: %w", err)
+	}
+	*dst = *s
+	return nil
+}
+
+// finishJob applies the completion to a job held by the caller.
+func finishJob(ctx context.Context, db bun.IDB, j *Job, p CompleteParams, now time.Time) (*Job, error) {
+	var q *bun.UpdateQuery
+	switch p.Status {
+	case JobFailed:
+		q = endAttempt(db, j, now, p.ErrorMessage, p.Permanent, p.Backoff)
+	case JobCanceled:
+		q = db.NewUpdate().Model((*Job)(nil)).
+			Set("status = ?", JobCanceled).Set("finished_at = ?", now).
+			Set("lease_expires_at = NULL").Set("updated_at = ?", now)
+		if p.ErrorMessage != "" {
+			q = q.Set("error_message = ?", p.ErrorMessage)
+		}
+	default:
+		if err := recordResult(ctx, db, j, p, now); err != nil {
+			return nil, err
+		}
+		q = db.NewUpdate().Model((*Job)(nil)).
+			Set("status = ?", JobCompleted).Set("finished_at = ?", now).
+			Set("lease_expires_at = NULL").Set("updated_at = ?", now).
+			Set("error_message = NULL")
+	}
+	q = q.Set("progress = COALESCE(?, progress)", jsonArg(p.Progress)).
+		Set("warnings = COALESCE(?, warnings)", jsonArg(p.Warnings))
+	out := new(Job)
+	if err := fenced(q, j.ID, p.AgentID, p.Epoch).Returning("*").Scan(ctx, out); err != nil {
+		return nil, mapErr("complete job "+j.ID, err)
+	}
+	return out, nil
+}
+
+// recordResult writes what a completed job produced: the snapshot row of a
+// backup, the removal of the snapshot row of a delete_snapshot job.
+func recordResult(ctx context.Context, db bun.IDB, j *Job, p CompleteParams, now time.Time) error {
+	switch {
+	case j.Type == JobTypeBackup && p.Snapshot != nil:
+		return insertJobSnapshot(ctx, db, j, p.Snapshot, p.AgentID, now)
+	case j.Type == JobTypeDeleteSnapshot && j.SnapshotID != nil:
+		err := DeleteSnapshot(ctx, db, j.TenantID, *j.SnapshotID)
+		if err != nil && !isNotFound(err) {
+			return fmt.Errorf("complete delete job %s: %w", j.ID, err)
+		}
+	}
+	return nil
+}
+
+func insertJobSnapshot(ctx context.Context, db bun.IDB, j *Job, s *Snapshot, agentID string, now time.Time) error {
+	if s.ID == "" && j.SnapshotID != nil {
+		s.ID = *j.SnapshotID
+	}
+	if s.ID == "" {
+		s.ID = NewID()
+	}
+	s.TenantID, s.JobID = j.TenantID, j.ID
+	if j.SourceID != nil {
+		s.SourceID = *j.SourceID
+	}
+	if s.AgentID == "" {
+		s.AgentID = agentID
+	}
+	if s.Status == "" {
+		s.Status = "completed"
+	}
+	if s.StorageBackend == "" {
+		s.StorageBackend = "local_fs"
+	}
+	if s.EncryptionAlgorithm == "" {
+		s.EncryptionAlgorithm = "age"
+	}
+	s.CreatedAt = nowOr(s.CreatedAt)
+	if s.FinishedAt == nil {
+		s.FinishedAt = &now
+	}
+	if _, err := db.NewInsert().Model(s).Exec(ctx); err != nil {
+		return mapErr("complete job: record snapshot", err)
+	}
+	return nil
+}

@@ -1,0 +1,71 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// GetSnapshot returns a snapshot of the tenant; ErrNotFound otherwise.
+func GetSnapshot(ctx context.Context, db bun.IDB, tenantID, id string) (*Snapshot, error) {
+	s := new(Snapshot)
+	err := db.NewSelect().Model(s).Where("id = ?", id).Where("tenant_id = ?", tenantID).Scan(ctx)
+	if err != nil {
+		return nil, mapErr("get snapshot", err)
+	}
+	return s, nil
+}
+
+// SnapshotByJob returns the snapshot a backup job recorded; ErrNotFound if none.
+// Not tenant-scoped: callers reach it through a job they already checked.
+func SnapshotByJob(ctx context.Context, db bun.IDB, jobID string) (*Snapshot, error) {
+	s := new(Snapshot)
+	if err := db.NewSelect().Model(s).Where("job_id = ?", jobID).Scan(ctx); err != nil {
+		return nil, mapErr("get snapshot by job", err)
+	}
+	return s, nil
+}
+
+type SnapshotListParams struct {
+	ListParams
+	SourceID string
+}
+
+// ListSnapshots lists a tenant's snapshots, newest first, optionally of one source.
+func ListSnapshots(ctx context.Context, db bun.IDB, tenantID string, p SnapshotListParams) ([]Snapshot, string, error) {
+	return listPage(ctx, db, p.ListParams, "list snapshots",
+		func(s *Snapshot) (time.Time, string) { return s.CreatedAt, s.ID },
+		func(q *bun.SelectQuery) *bun.SelectQuery {
+			q = q.Where("tenant_id = ?", tenantID)
+			if p.SourceID != "" {
+				q = q.Where("source_id = ?", p.SourceID)
+			}
+			return q
+		})
+}
+
+// SetSnapshotStatus changes a snapshot's status (e.g. "deleting" when a
+// delete_snapshot job is enqueued). ErrNotFound for another tenant's snapshot.
+func SetSnapshotStatus(ctx context.Context, db bun.IDB, tenantID, id, status string) error {
+	res, err := db.NewUpdate().Model((*Snapshot)(nil)).
+		Set("status = ?", status).
+		Where("id = ?", id).Where("tenant_id = ?", tenantID).
+		Exec(ctx)
+	if err != nil {
+		return mapErr("set snapshot status", err)
+	}
+	return requireRow(res, "set snapshot status")
+}
+
+// DeleteSnapshot removes a snapshot record (its restores go with it).
+// CompleteJob calls it when a delete_snapshot job completes.
+func DeleteSnapshot(ctx context.Context, db bun.IDB, tenantID, id string) error {
+	res, err := db.NewDelete().Model((*Snapshot)(nil)).
+		Where("id = ?", id).Where("tenant_id = ?", tenantID).
+		Exec(ctx)
+	if err != nil {
+		return mapErr("delete snapshot", err)
+	}
+	return requireRow(res, "delete snapshot")
+}

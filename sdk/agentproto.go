@@ -1,0 +1,124 @@
+package sdk
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// The agent protocol: every call under /api/v1/agent/ except enroll uses the
+// agent's own token; every call about a job carries the lease epoch it holds.
+
+// EnrollRequest is sent with the enrollment token as bearer token.
+type EnrollRequest struct {
+	Name            string   `json:"name"`
+	Version         string   `json:"version,omitempty"`
+	PublicKey       string   `json:"public_key"` // the agent's age X25519 recipient
+	StorageBasePath string   `json:"storage_base_path,omitempty"`
+	Capabilities    []string `json:"capabilities,omitempty"`
+}
+
+type EnrollResponse struct {
+	AgentID string `json:"agent_id"`
+	Token   string `json:"token"` // the agent's own token, shown once
+}
+
+type HeartbeatRequest struct {
+	Version     string      `json:"version,omitempty"`
+	Status      AgentStatus `json:"status,omitempty"` // online or draining
+	RunningJobs int         `json:"running_jobs"`
+}
+
+type HeartbeatResponse struct {
+	ServerTime time.Time `json:"server_time"`
+}
+
+// ClaimRequest long-polls for one job: the hub answers as soon as a job is
+// available, or with no job after WaitSeconds (max 60, default 30).
+type ClaimRequest struct {
+	WaitSeconds int       `json:"wait_seconds,omitempty"`
+	Types       []JobType `json:"types,omitempty"` // empty = all types
+}
+
+// ClaimResponse holds Job == nil when the wait ended without work.
+type ClaimResponse struct {
+	Job *ClaimedJob `json:"job"`
+}
+
+// ClaimedJob is everything an agent needs to run a job, minus secrets
+// (fetched per lease through the credentials endpoint).
+type ClaimedJob struct {
+	ID              string          `json:"id"`
+	TenantID        string          `json:"tenant_id"`
+	Type            JobType         `json:"type"`
+	Attempt         int             `json:"attempt"`
+	LeaseEpoch      int64           `json:"lease_epoch"`
+	LeaseExpiresAt  time.Time       `json:"lease_expires_at"`
+	LeaseSeconds    int             `json:"lease_seconds"`
+	SourceID        string          `json:"source_id,omitempty"`
+	SourceType      SourceType      `json:"source_type,omitempty"`
+	SourceConfig    json.RawMessage `json:"source_config,omitempty"`
+	HostKey         string          `json:"host_key,omitempty"` // pinned or recorded fingerprint; empty = trust on first use
+	HasCredential   bool            `json:"has_credential"`
+	SnapshotID      string          `json:"snapshot_id,omitempty"` // backup: the id to write; restore/delete: the target
+	TenantRecipient string          `json:"tenant_recipient,omitempty"`
+	Payload         json.RawMessage `json:"payload,omitempty"`
+}
+
+// LeaseRef identifies the lease an agent holds on a job.
+type LeaseRef struct {
+	LeaseEpoch int64 `json:"lease_epoch"`
+}
+
+type RenewRequest struct {
+	LeaseEpoch int64    `json:"lease_epoch"`
+	Progress   Progress `json:"progress"`
+}
+
+type RenewResponse struct {
+	LeaseExpiresAt  time.Time `json:"lease_expires_at"`
+	CancelRequested bool      `json:"cancel_requested"`
+}
+
+// CredentialRelease carries the job's secrets as an age ciphertext (armored)
+// encrypted to the agent's own recipient; its plaintext is a JSON SecretPayload.
+type CredentialRelease struct {
+	Ciphertext string `json:"ciphertext"`
+}
+
+// SecretPayload is the decrypted content of a CredentialRelease.
+type SecretPayload struct {
+	Kind       CredentialKind `json:"kind"`
+	Password   string         `json:"password,omitempty"`
+	PrivateKey string         `json:"private_key,omitempty"`
+	Passphrase string         `json:"passphrase,omitempty"`
+}
+
+// HostKeyReport records the host key fingerprint seen on first connection.
+type HostKeyReport struct {
+	LeaseEpoch  int64  `json:"lease_epoch"`
+	Fingerprint string `json:"fingerprint"` // "SHA256:…"
+}
+
+// CompleteRequest ends a job. Completing twice with the same epoch returns the
+// first result.
+type CompleteRequest struct {
+	LeaseEpoch   int64           `json:"lease_epoch"`
+	Status       JobStatus       `json:"status"` // completed, failed or canceled
+	ErrorMessage string          `json:"error_message,omitempty"`
+	Permanent    bool            `json:"permanent,omitempty"` // failed: do not retry
+	Warnings     []string        `json:"warnings,omitempty"`
+	Progress     *Progress       `json:"progress,omitempty"`
+	Snapshot     *SnapshotReport `json:"snapshot,omitempty"` // backup jobs that completed
+}
+
+// SnapshotReport is what a completed backup produced.
+type SnapshotReport struct {
+	SizeBytes  int64           `json:"size_bytes"`
+	PlainBytes int64           `json:"plain_bytes"`
+	FileCount  int64           `json:"file_count"`
+	SHA256     string          `json:"sha256"`
+	LocalPath  string          `json:"local_path"`
+	Manifest   json.RawMessage `json:"manifest,omitempty"`
+	StartedAt  time.Time       `json:"started_at"`
+	FinishedAt time.Time       `json:"finished_at"`
+}
