@@ -156,6 +156,9 @@ func (f *Factory) Explain(err error) error {
 		return err
 	}
 	var apiErr *sdk.Error
+	if errors.As(err, &apiErr) && strings.Contains(apiErr.Message, "hint:") {
+		return err // the hub said what to do already
+	}
 	switch {
 	case errors.Is(err, sdk.ErrUnauthenticated):
 		return WithHint(err, "the hub rejected the token from %s (expired or revoked?); run 'xv login' with a valid one", s.TokenFrom)

@@ -23,10 +23,10 @@ const okConfig = `{"host":"h.example","username":"u","paths":["/srv"]}`
 // (field keys of error.fields, or words of the message).
 type badCase struct {
 	name, method, path, token string
-	body                       any
-	status                     int
-	fields                     []string
-	message                    string
+	body                      any
+	status                    int
+	fields                    []string
+	message                   string
 }
 
 func badCases(e *testEnv, a, b *tenantFixture, expired, revoked string) []badCase {
@@ -49,7 +49,7 @@ func badCases(e *testEnv, a, b *tenantFixture, expired, revoked string) []badCas
 		{name: "port as string", method: "POST", path: src, token: a.Owner,
 			body: sftpBody(a.Credential, `{"host":"h","port":"22","username":"u","paths":["/"]}`), status: 400, fields: []string{"config.port"}},
 		{name: "every problem at once", method: "POST", path: src, token: a.Owner,
-			body: `{"type":"sftp","name":"","credential_id":"` + b.Credential + `","config":{"host":"bad host","port":-1,"username":"u","paths":["/ok","var/www","/a/../b"],"exclude":["["],"host_key":"MD5:aa"}}`,
+			body:   `{"type":"sftp","name":"","credential_id":"` + b.Credential + `","config":{"host":"bad host","port":-1,"username":"u","paths":["/ok","var/www","/a/../b"],"exclude":["["],"host_key":"MD5:aa"}}`,
 			status: 400, fields: []string{"name", "credential_id", "config.host", "config.port", "config.paths[1]", "config.paths[2]", "config.exclude[0]", "config.host_key"}},
 		{name: "credential of another tenant", method: "POST", path: src, token: a.Owner, body: sftpBody(b.Credential, okConfig), status: 400, fields: []string{"credential_id"}},
 		{name: "unknown source type", method: "POST", path: src, token: a.Owner, body: `{"type":"gopher","name":"x","config":{}}`, status: 400, fields: []string{"type"}},
@@ -75,7 +75,7 @@ func badCases(e *testEnv, a, b *tenantFixture, expired, revoked string) []badCas
 		{name: "platform admin unknown tenant", method: "GET", path: src + "?tenant_id=nope", token: e.admin, status: 404, message: "tenant not found"},
 		{name: "bad limit", method: "GET", path: src + "?limit=0", token: a.Owner, status: 400, fields: []string{"limit"}},
 		{name: "bad private key", method: "POST", path: "/api/v1/credentials", token: a.Owner,
-			body: sdk.CreateCredentialRequest{Name: "k", Kind: sdk.CredentialSSHPrivateKey, PrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nTOPSECRET\n-----END OPENSSH PRIVATE KEY-----"},
+			body:   sdk.CreateCredentialRequest{Name: "k", Kind: sdk.CredentialSSHPrivateKey, PrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nTOPSECRET\n-----END OPENSSH PRIVATE KEY-----"},
 			status: 400, fields: []string{"private_key"}},
 		{name: "password missing", method: "POST", path: "/api/v1/credentials", token: a.Owner, body: sdk.CreateCredentialRequest{Name: "p", Kind: sdk.CredentialPassword}, status: 400, fields: []string{"password"}},
 		{name: "tenant without name", method: "POST", path: "/api/v1/tenants", token: e.admin, body: `{"name":" "}`, status: 400, fields: []string{"name"}},

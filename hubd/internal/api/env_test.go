@@ -26,7 +26,7 @@ import (
 
 // testEnv is the real router over a real store, behind httptest.
 type testEnv struct {
-	t     *testing.T
+	t     testing.TB
 	db    *store.DB
 	srv   *Server
 	ts    *httptest.Server
@@ -34,7 +34,7 @@ type testEnv struct {
 	waker *countingWaker
 }
 
-func newEnv(t *testing.T, dialect string) *testEnv {
+func newEnv(t testing.TB, dialect string) *testEnv {
 	t.Helper()
 	db := storetest.Open(t, dialect)
 	w := &countingWaker{Notifier: queue.NewNotifier(db, nil)}

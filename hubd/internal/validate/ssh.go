@@ -2,9 +2,11 @@ package validate
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/netip"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/xvault/xvault/sdk"
@@ -25,6 +27,10 @@ func SSHConfig(raw []byte) (*sdk.SSHConfig, Fields) {
 		return nil, f
 	}
 	f := Fields{}
+	exactKeys(f, raw, sshConfigKeys)
+	if len(c.Exclude) == 0 {
+		c.Exclude = nil
+	}
 	checkHost(f, c.Host)
 	if c.Port == 0 {
 		c.Port = defaultSSHPort
@@ -41,6 +47,24 @@ func SSHConfig(raw []byte) (*sdk.SSHConfig, Fields) {
 		return nil, f
 	}
 	return &c, nil
+}
+
+// sshConfigKeys are the JSON names of sdk.SSHConfig's fields.
+var sshConfigKeys = []string{"host", "port", "username", "paths", "exclude", "host_key"}
+
+// exactKeys rejects keys that encoding/json would match case-insensitively
+// ("Host", "usernAme"): a config is stored as given, so it must use the
+// exact names that every reader expects.
+func exactKeys(f Fields, raw []byte, known []string) {
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(raw, &obj) != nil {
+		return
+	}
+	for k := range obj {
+		if !slices.Contains(known, k) {
+			f.Add(k, "is not a known field (names are lower case: "+strings.Join(known, ", ")+")")
+		}
+	}
 }
 
 func checkHost(f Fields, host string) {

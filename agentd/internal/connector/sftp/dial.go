@@ -68,29 +68,36 @@ type recordError struct{ err error }
 func (e *recordError) Error() string { return "record host key: " + e.err.Error() }
 func (e *recordError) Unwrap() error { return e.err }
 
-func (c *Connector) hostKeyCallback(_ string, _ net.Addr, key ssh.PublicKey) error {
-	got := ssh.FingerprintSHA256(key)
-	if c.cfg.HostKey == "" {
-		c.log.Info("trusting host key on first use", "fingerprint", got, "key_type", key.Type())
-		if err := c.opts.OnHostKey(got); err != nil {
-			return &recordError{err}
+// hostKeyCallback checks the server's key against the pinned fingerprint, or
+// trusts it on first use and reports it through Options.OnHostKey. The
+// callback runs again on every re-key of the connection: a key trusted at
+// the first exchange is pinned for the rest of it.
+func (c *Connector) hostKeyCallback() ssh.HostKeyCallback {
+	var mu sync.Mutex
+	pinned := c.cfg.HostKey
+	return func(_ string, _ net.Addr, key ssh.PublicKey) error {
+		mu.Lock()
+		defer mu.Unlock()
+		got := ssh.FingerprintSHA256(key)
+		if pinned == "" {
+			c.log.Info("trusting host key on first use", "fingerprint", got, "key_type", key.Type())
+			if err := c.opts.OnHostKey(got); err != nil {
+				return &recordError{err}
+			}
+			pinned = got
+			return nil
+		}
+		if got != pinned {
+			return &hostKeyChangedError{addr: c.addr(), want: pinned, got: got}
 		}
 		return nil
 	}
-	if got != c.cfg.HostKey {
-		return &hostKeyChangedError{addr: c.addr(), want: c.cfg.HostKey, got: got}
-	}
-	return nil
 }
 
-func (c *Connector) authMethods() ([]ssh.AuthMethod, error) {
+func (c *Connector) authMethods() []ssh.AuthMethod {
 	var methods []ssh.AuthMethod
-	if len(c.cred.PrivateKey) > 0 {
-		signer, err := parseKey(c.cred)
-		if err != nil {
-			return nil, err
-		}
-		methods = append(methods, ssh.PublicKeys(signer))
+	if c.signer != nil {
+		methods = append(methods, ssh.PublicKeys(c.signer))
 	}
 	if pw := c.cred.Password; pw != "" {
 		methods = append(methods, ssh.Password(pw),
@@ -99,11 +106,10 @@ func (c *Connector) authMethods() ([]ssh.AuthMethod, error) {
 				if len(questions) == 1 && !echos[0] {
 					return []string{pw}, nil
 				}
-				answers := make([]string, len(questions))
-				return answers, nil
+				return make([]string, len(questions)), nil
 			}))
 	}
-	return methods, nil
+	return methods
 }
 
 func parseKey(cred Credential) (ssh.Signer, error) {
@@ -131,10 +137,6 @@ func parseKey(cred Credential) (ssh.Signer, error) {
 
 // dial connects, verifies the host key, authenticates and starts SFTP.
 func (c *Connector) dial(ctx context.Context) (*session, error) {
-	auth, err := c.authMethods()
-	if err != nil {
-		return nil, fmt.Errorf("sftp source %s: %w: %w", c.addr(), err, connector.ErrPermanent)
-	}
 	addr := c.addr()
 	d := net.Dialer{Timeout: c.opts.DialTimeout}
 	conn, err := d.DialContext(ctx, "tcp", addr)
@@ -146,8 +148,8 @@ func (c *Connector) dial(ctx context.Context) (*session, error) {
 	sshConn, chans, reqs, err := ssh.NewClientConn(conn, addr, &ssh.ClientConfig{
 		Config:            ssh.Config{Ciphers: ciphers()},
 		User:              c.cfg.Username,
-		Auth:              auth,
-		HostKeyCallback:   c.hostKeyCallback,
+		Auth:              c.authMethods(),
+		HostKeyCallback:   c.hostKeyCallback(),
 		HostKeyAlgorithms: hostKeyAlgorithms,
 	})
 	if !stop() {

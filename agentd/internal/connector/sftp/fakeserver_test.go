@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"io/fs"
-	"log/slog"
 	"net"
 	"os"
 	"path"
@@ -107,8 +106,10 @@ func (m *memFS) Fileread(r *pkgsftp.Request) (io.ReaderAt, error) {
 	return bytes.NewReader(n.data), nil
 }
 
-func (m *memFS) Filewrite(*pkgsftp.Request) (io.WriterAt, error) { return nil, pkgsftp.ErrSSHFxOpUnsupported }
-func (m *memFS) Filecmd(*pkgsftp.Request) error                  { return pkgsftp.ErrSSHFxOpUnsupported }
+func (m *memFS) Filewrite(*pkgsftp.Request) (io.WriterAt, error) {
+	return nil, pkgsftp.ErrSSHFxOpUnsupported
+}
+func (m *memFS) Filecmd(*pkgsftp.Request) error { return pkgsftp.ErrSSHFxOpUnsupported }
 
 func (m *memFS) Filelist(r *pkgsftp.Request) (pkgsftp.ListerAt, error) {
 	m.mu.Lock()
@@ -151,7 +152,7 @@ func fakeClient(t testing.TB, m *memFS) *pkgsftp.Client {
 }
 
 func testPullOptions(paths ...string) pullOptions {
-	return pullOptions{paths: paths, log: slog.New(slog.DiscardHandler), inFlight: 4, smallFileMax: 1 << 20, budget: 4 << 20}
+	return pullOptions{paths: paths, inFlight: 4, smallFileMax: 1 << 20, budget: 4 << 20}
 }
 
 func TestHostileNamesRefused(t *testing.T) {

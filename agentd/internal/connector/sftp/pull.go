@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"sync"
 
 	pkgsftp "github.com/pkg/sftp"
@@ -18,7 +17,6 @@ import (
 type pullOptions struct {
 	paths        []string
 	exclude      []string
-	log          *slog.Logger
 	inFlight     int
 	smallFileMax int64
 	budget       int64

@@ -27,13 +27,15 @@
 //
 // # Files that change while read
 //
-// A file that vanishes (or becomes unreadable) between listing and open is
-// skipped with a warning. Small files (≤ 1 MiB) are read whole before their
-// header is written, so their entry records the bytes actually read: a file
-// that shrank is archived with its new, shorter size, and one that grew is
-// cut at its listed size; both with a warning. Large files are streamed after
-// their header went out, so the body is padded with zeros or cut to the listed
-// size, with a warning. Empty files are not opened.
+// A configured path that does not exist (or cannot be stat-ed) fails the job
+// with a retryable error. A file that vanishes (or becomes unreadable)
+// between listing and open is skipped with a warning. Small files (≤ 1 MiB)
+// are read whole before their header is written, so their entry records the
+// bytes actually read: a file that shrank is archived with its new, shorter
+// size, and one that grew is cut at its listed size; both with a warning.
+// Large files are streamed after their header went out, so the body is padded
+// with zeros or cut to the listed size, with a warning. Empty files are not
+// opened.
 //
 // # Hostile servers
 //
@@ -53,6 +55,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"golang.org/x/crypto/ssh"
 
 	"github.com/xvault/xvault/agentd/internal/connector"
 )
@@ -100,14 +104,16 @@ const (
 	defaultDialTimeout   = 30 * time.Second
 	defaultSmallFileMax  = 1 << 20
 	defaultBufferBudget  = 32 << 20
+	maxSmallFileMax      = 64 << 20
 )
 
 // Connector pulls one SFTP source. It implements connector.Connector.
 type Connector struct {
-	cfg  Config
-	cred Credential
-	opts Options
-	log  *slog.Logger
+	cfg    Config
+	cred   Credential
+	signer ssh.Signer // parsed cred.PrivateKey, or nil
+	opts   Options
+	log    *slog.Logger
 }
 
 var _ connector.Connector = (*Connector)(nil)
@@ -118,6 +124,13 @@ func New(cfg Config, cred Credential, opts Options) (*Connector, error) {
 	if err := validate(&cfg, cred, opts); err != nil {
 		return nil, fmt.Errorf("sftp source: %w: %w", err, connector.ErrPermanent)
 	}
+	var signer ssh.Signer
+	if len(cred.PrivateKey) > 0 {
+		var err error
+		if signer, err = parseKey(cred); err != nil {
+			return nil, fmt.Errorf("sftp source: %w: %w", err, connector.ErrPermanent)
+		}
+	}
 	if opts.FilesInFlight <= 0 {
 		opts.FilesInFlight = defaultFilesInFlight
 	}
@@ -127,16 +140,18 @@ func New(cfg Config, cred Credential, opts Options) (*Connector, error) {
 	if opts.SmallFileMax <= 0 {
 		opts.SmallFileMax = defaultSmallFileMax
 	}
+	opts.SmallFileMax = min(opts.SmallFileMax, maxSmallFileMax)
 	if opts.BufferBudget <= 0 {
 		opts.BufferBudget = defaultBufferBudget
 	}
-	opts.BufferBudget = max(opts.BufferBudget, opts.SmallFileMax+1)
+	// The budget must hold at least the largest buffer, or the walk would wait forever.
+	opts.BufferBudget = max(opts.BufferBudget, int64(classSize(int(opts.SmallFileMax)+1)))
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	log = log.With("connector", "sftp", "host", cfg.Host, "port", cfg.Port)
-	return &Connector{cfg: cfg, cred: cred, opts: opts, log: log}, nil
+	return &Connector{cfg: cfg, cred: cred, signer: signer, opts: opts, log: log}, nil
 }
 
 // validate checks cfg and normalises its port and paths in place.
@@ -168,11 +183,6 @@ func validate(cfg *Config, cred Credential, opts Options) error {
 		paths[i] = path.Clean(p)
 	}
 	cfg.Paths = paths
-	if len(cred.PrivateKey) > 0 {
-		if _, err := parseKey(cred); err != nil {
-			return err
-		}
-	}
 	for _, pat := range cfg.Exclude {
 		if _, err := path.Match(pat, ""); err != nil {
 			return fmt.Errorf("exclude %q: %w", pat, err)
@@ -191,7 +201,10 @@ func (c *Connector) Pull(ctx context.Context, sink connector.Sink) error {
 	defer sess.close()
 	stop := context.AfterFunc(ctx, sess.close) // unblocks every pending request
 	defer stop()
+	start := time.Now()
+	c.log.Debug("connected", "user", c.cfg.Username)
 	err = pull(ctx, sess.sftp, sink, c.pullOptions())
+	c.log.Debug("pull ended", "duration", time.Since(start), "error", err)
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return fmt.Errorf("pull %s: %w", c.addr(), ctxErr)
 	}
@@ -205,7 +218,6 @@ func (c *Connector) pullOptions() pullOptions {
 	return pullOptions{
 		paths:        c.cfg.Paths,
 		exclude:      c.cfg.Exclude,
-		log:          c.log,
 		inFlight:     c.opts.FilesInFlight,
 		smallFileMax: c.opts.SmallFileMax,
 		budget:       c.opts.BufferBudget,

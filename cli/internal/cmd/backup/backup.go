@@ -4,7 +4,6 @@ package backup
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -106,7 +105,7 @@ func run(ctx context.Context, opts *runOptions) error {
 		bar.clear()
 	}
 	if err != nil {
-		if errors.Is(err, context.Canceled) {
+		if ctx.Err() != nil {
 			return cmdutil.WithHint(fmt.Errorf("stopped waiting for job %s: %w", j.ID, err),
 				"the job keeps running: 'xv job show %s' follows it, 'xv job cancel %s' stops it", j.ID, j.ID)
 		}

@@ -200,7 +200,7 @@ func Print(d cmdutil.Deps, j *sdk.Job) error {
 		fl.Add("Error", j.ErrorMessage)
 	}
 	fl.Add("Created", d.Out.When(j.CreatedAt))
-	if j.RunAfter != nil && j.Status == sdk.JobQueued {
+	if j.RunAfter != nil && j.Status == sdk.JobQueued && j.Attempt > 0 {
 		fl.Add("Retry after", d.Out.When(*j.RunAfter))
 	}
 	fl.Add("Started", d.Out.WhenPtr(j.StartedAt))

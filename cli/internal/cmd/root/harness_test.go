@@ -84,6 +84,12 @@ type result struct {
 // dir) and stdin.
 func xv(t *testing.T, env map[string]string, stdin string, args ...string) result {
 	t.Helper()
+	return xvCtx(t, context.Background(), env, stdin, args...)
+}
+
+// xvCtx is xv with a context (cancel it to play Ctrl-C).
+func xvCtx(t *testing.T, parent context.Context, env map[string]string, stdin string, args ...string) result {
+	t.Helper()
 	if env == nil {
 		env = map[string]string{}
 	}
@@ -97,7 +103,7 @@ func xv(t *testing.T, env map[string]string, stdin string, args ...string) resul
 		Now:     func() time.Time { return fixedNow },
 		Version: "test",
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(parent, 20*time.Second)
 	defer cancel()
 	code := root.Run(ctx, f, append([]string{"xv"}, args...))
 	return result{code, out.String(), errOut.String()}

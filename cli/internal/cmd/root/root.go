@@ -4,7 +4,6 @@ package root
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -119,17 +118,14 @@ func onUsageError(c *cli.Context, err error, _ bool) error {
 // there is something to do about them.
 func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
 	err := runApp(ctx, f, args)
-	if err != nil && ctx.Err() != nil && !errors.Is(err, context.Canceled) {
-		err = fmt.Errorf("%w: %v", context.Canceled, err)
-	}
 	err = f.Explain(err)
 	if err == nil {
 		return cmdutil.ExitOK
 	}
 	code := cmdutil.ExitCode(err)
 	msg := err.Error()
-	if code == cmdutil.ExitInterrupted && !strings.Contains(msg, "canceled") {
-		msg = "interrupted"
+	if ctx.Err() != nil || code == cmdutil.ExitInterrupted {
+		code, msg = cmdutil.ExitInterrupted, "interrupted"
 	}
 	fmt.Fprintf(f.IO.ErrOut, "xv: %s\n", oneLine(msg))
 	if h := cmdutil.Hint(err); h != "" {

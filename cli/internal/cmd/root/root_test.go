@@ -1,6 +1,7 @@
 package root_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -430,4 +432,17 @@ func TestDeleteAndUnauthenticated(t *testing.T) {
 	r = xv(t, hubEnv(h), "", "agent", "list")
 	require.Equal(t, 1, r.Code)
 	require.Equal(t, "xv: token expired\nxv: hint: the hub rejected the token from XV_TOKEN (expired or revoked?); run 'xv login' with a valid one\n", r.Stderr)
+}
+
+func TestInterruptedWaitExits130(t *testing.T) {
+	t.Parallel()
+	h := newFakeHub(t)
+	h.reply("POST /api/v1/jobs", 201, job("queued"))
+	h.reply("GET /api/v1/jobs/{id}", 200, job("running"))
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(200*time.Millisecond, cancel) // Ctrl-C
+	defer cancel()
+	r := xvCtx(t, ctx, hubEnv(h), "", "backup", "run", "src_1", "--wait", "--poll-interval", "10ms")
+	require.Equal(t, 130, r.Code, r.Stderr)
+	require.Contains(t, r.Stderr, "xv: interrupted\nxv: hint: the job keeps running: 'xv job show job_1'")
 }

@@ -13,15 +13,17 @@ import (
 
 type updateOptions struct {
 	cmdutil.Deps
-	ID                string
-	Name, Credential  string
-	Disable, Enable   bool
-	NoExclude         bool
-	Config            configFlags
-	set               func(name string) bool
-	sshEdits, rawEdit bool
-	raw               json.RawMessage
-	apply             func(cfg map[string]any)
+	ID               string
+	Name, Credential string
+	Disable, Enable  bool
+	NoExclude        bool
+	Config           configFlags
+
+	// Worked out by check from the command line:
+	set      func(flag string) bool   // was the flag given?
+	sshEdits bool                     // ssh/sftp fields change one by one
+	raw      json.RawMessage          // or the whole config is replaced
+	apply    func(cfg map[string]any) // applies the ssh/sftp edits
 }
 
 func newUpdateCmd(f *cmdutil.Factory) *cli.Command {
@@ -78,9 +80,8 @@ func (opts *updateOptions) check(c *cli.Context) error {
 		return err
 	}
 	opts.raw = raw
-	opts.rawEdit = raw != nil
 	opts.sshEdits = len(setFlags(c, sshFlagNames...)) > 0 || opts.NoExclude
-	if opts.rawEdit && opts.sshEdits {
+	if raw != nil && opts.sshEdits {
 		return cmdutil.UsageErrorf("give the config either as flags or as --config-json/--config-file, not both")
 	}
 	opts.apply = func(cfg map[string]any) {
@@ -89,7 +90,7 @@ func (opts *updateOptions) check(c *cli.Context) error {
 			delete(cfg, "exclude")
 		}
 	}
-	if !opts.sshEdits && !opts.rawEdit && !c.IsSet("name") && !c.IsSet("credential") && !opts.Disable && !opts.Enable {
+	if !opts.sshEdits && raw == nil && !c.IsSet("name") && !c.IsSet("credential") && !opts.Disable && !opts.Enable {
 		return cmdutil.UsageErrorf("nothing to update: give at least one flag (see 'xv source update --help')")
 	}
 	return nil

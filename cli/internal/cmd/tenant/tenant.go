@@ -114,7 +114,6 @@ func listRun(ctx context.Context, opts *listOptions) error {
 	return t.Flush()
 }
 
-
 type showOptions struct {
 	cmdutil.Deps
 	ID string
