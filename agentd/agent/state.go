@@ -142,3 +142,9 @@ func writeFileAtomic(path string, data []byte) error {
 	}
 	return os.Rename(tmp.Name(), path)
 }
+
+// Enrolled reports whether stateDir holds an enrolled agent's state.
+func Enrolled(stateDir string) bool {
+	_, err := readState(filepath.Join(stateDir, stateFile))
+	return err == nil
+}

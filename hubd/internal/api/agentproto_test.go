@@ -195,3 +195,22 @@ func TestCompleteIsIdempotent(t *testing.T) {
 		e.apiErr("POST", base+"/renew", ag.Token, sdk.RenewRequest{LeaseEpoch: cj.LeaseEpoch}, 409)
 	})
 }
+
+func TestClaimEndsAtShutdown(t *testing.T) {
+	e := newEnv(t, "sqlite")
+	ag := e.enrollAgent("a1")
+	got := make(chan sdk.ClaimResponse, 1)
+	go func() {
+		var cr sdk.ClaimResponse
+		e.call("POST", "/api/v1/agent/jobs/claim", ag.Token, sdk.ClaimRequest{WaitSeconds: 60}, 200, &cr)
+		got <- cr
+	}()
+	require.Eventually(t, func() bool { return e.waker.subscribers() == 1 }, 5*time.Second, 5*time.Millisecond)
+	e.srv.BeginShutdown()
+	select {
+	case cr := <-got:
+		require.Nil(t, cr.Job)
+	case <-time.After(5 * time.Second):
+		t.Fatal("a waiting claim did not end at shutdown")
+	}
+}

@@ -40,7 +40,7 @@ func apiError(err error) (*sdk.Error, bool) {
 	case errors.Is(err, store.ErrConflict):
 		return sdk.Errorf(sdk.CodeConflict, "the request conflicts with the current state"), true
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return sdk.Errorf(sdk.CodeUnavailable, "request canceled"), false
+		return sdk.Errorf(sdk.CodeUnavailable, "request canceled"), true // the client left or the hub stops
 	default:
 		return sdk.Errorf(sdk.CodeInternal, "internal error; the hub log has the details"), false
 	}

@@ -23,7 +23,7 @@ func FuzzDecodeCreateSource(f *testing.F) {
 	a := e.newTenant("fuzz")
 	for _, seed := range []string{
 		sftpBody(a.Credential, okConfig),
-		sftpBody(a.Credential, `{"host":"10.0.0.1","port":22,"username":"u","paths":["/a","/b"],"exclude":["*.log"],"host_key":"` + fp1 + `"}`),
+		sftpBody(a.Credential, `{"host":"10.0.0.1","port":22,"username":"u","paths":["/a","/b"],"exclude":["*.log"],"host_key":"`+fp1+`"}`),
 		sftpBody(a.Credential, `{"host":"h","port":70000,"username":"u","paths":["rel"]}`),
 		`{"type":"mysql","name":"db","config":{"dsn":"x"}}`,
 		`{"type":"sftp","name":5}`, `{"type":`, `[]`, `null`, `{"config":null}`, ``,

@@ -58,6 +58,11 @@ type Config struct {
 	// hub; a long-running job belongs in a goroutine bound to ctx, which is
 	// canceled when the hub shuts down.
 	OnReady func(ctx context.Context, hubURL, adminToken string) error
+	// BeforeShutdown, when set, runs once ctx is done and before the HTTP
+	// server stops, with a context bounded by ShutdownTimeout: an embedded
+	// agent waits here until it has handed back its jobs, while the API
+	// still answers.
+	BeforeShutdown func(ctx context.Context)
 }
 
 func (c *Config) setDefaults() {

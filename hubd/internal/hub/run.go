@@ -92,7 +92,7 @@ func serve(ctx context.Context, cfg Config, db *store.DB, ln net.Listener, admin
 	apiSrv := api.New(api.Config{DB: db, Keys: cfg.Keys, Waker: notifier, Log: cfg.Log, Version: cfg.Version,
 		Lease: cfg.Lease, Backoff: queue.Backoff})
 	httpSrv := &http.Server{Handler: apiSrv.Handler(), ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout: 2 * time.Minute, ErrorLog: nil}
+		IdleTimeout: 2 * time.Minute}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpSrv.Serve(ln) }()
 
@@ -117,6 +117,12 @@ func serve(ctx context.Context, cfg Config, db *store.DB, ln net.Listener, admin
 		case err := <-serveErr:
 			runErr = fmt.Errorf("http server: %w", err)
 		}
+	}
+	cancel() // background work bound to ctx (OnReady's) starts stopping
+	if cfg.BeforeShutdown != nil {
+		bctx, bcancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		cfg.BeforeShutdown(bctx)
+		bcancel()
 	}
 	return errors.Join(runErr, shutdown(cfg, apiSrv, httpSrv))
 }

@@ -123,3 +123,26 @@ func b64Key(fill byte) string {
 }
 
 func encodeStd(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+func TestBeforeShutdownRunsWhileTheAPIAnswers(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var hubURL, token string
+	answered := make(chan int, 1)
+	done := make(chan error, 1)
+	cfg := Config{Dev: true, DataDir: t.TempDir(), Listen: "127.0.0.1:0", Log: quiet, Stdout: io.Discard,
+		OnReady: func(_ context.Context, u, tok string) error { hubURL, token = u, tok; cancel(); return nil },
+		BeforeShutdown: func(context.Context) {
+			req, _ := http.NewRequest("GET", hubURL+"/api/v1/status", nil)
+			req.Header.Set("Authorization", "Bearer "+token)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				answered <- 0
+				return
+			}
+			resp.Body.Close()
+			answered <- resp.StatusCode
+		}}
+	go func() { done <- Run(ctx, cfg) }()
+	require.NoError(t, <-done)
+	require.Equal(t, http.StatusOK, <-answered)
+}

@@ -27,20 +27,30 @@ var pwOnce struct {
 }
 
 // passwordUser returns PasswordUser and its password, creating the user (once
-// per machine) when running as root. Test binaries running at the same time
-// share the user: creation is serialised with a file lock and the password is
-// kept in a root-only file next to the lock, so every binary logs in with the
-// same one. It is a throwaway password of a throwaway CI account.
+// per machine) when running as root, and skips the test otherwise.
 func passwordUser(t testing.TB) (string, string) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("password authentication tests run only as root: they create the system user " + PasswordUser)
 	}
-	pwOnce.Do(func() { pwOnce.password, pwOnce.err = ensurePasswordUser() })
-	if pwOnce.err != nil {
-		t.Fatalf("sshd harness: password user: %v", pwOnce.err)
+	password, err := sharedPassword()
+	if err != nil {
+		t.Fatalf("sshd harness: password user: %v", err)
 	}
-	return PasswordUser, pwOnce.password
+	return PasswordUser, password
+}
+
+// sharedPassword creates PasswordUser (once per machine, root only) and
+// returns its password. Processes running at the same time share the user:
+// creation is serialised with a file lock and the password is kept in a
+// root-only file next to the lock, so every process logs in with the same
+// one. It is a throwaway password of a throwaway CI account.
+func sharedPassword() (string, error) {
+	if os.Geteuid() != 0 {
+		return "", errors.New("password authentication needs root: it creates the system user " + PasswordUser)
+	}
+	pwOnce.Do(func() { pwOnce.password, pwOnce.err = ensurePasswordUser() })
+	return pwOnce.password, pwOnce.err
 }
 
 func ensurePasswordUser() (string, error) {

@@ -4,19 +4,16 @@
 //
 // A test that needs it calls [Start]; when /usr/sbin/sshd is missing the test
 // is skipped with a hint, unless XV_TEST_REQUIRE_SERVICES=1 (CI), which turns
-// the skip into a failure.
+// the skip into a failure. A program that is not a test (the benchmark)
+// calls [Launch] and stops the server with [Server.Stop].
 package sshd
 
 import (
 	"bytes"
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/pem"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -58,7 +55,6 @@ type Server struct {
 	// HostKeyFingerprint is the server's host key as ssh.FingerprintSHA256 prints it.
 	HostKeyFingerprint string
 
-	t      testing.TB
 	dir    string
 	opts   Options
 	mu     sync.Mutex
@@ -70,27 +66,25 @@ type Server struct {
 // Addr returns "host:port".
 func (s *Server) Addr() string { return net.JoinHostPort(s.Host, strconv.Itoa(s.Port)) }
 
-// Start starts a server and registers its shutdown with t.Cleanup.
+// Start starts a server in a temporary directory of t and registers its
+// shutdown with t.Cleanup. A missing sshd skips the test (see [EnvRequire]);
+// Options.Password without root skips it too.
 func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
 	requireSSHD(t)
-	if err := os.MkdirAll("/run/sshd", 0o755); err != nil { // privilege separation dir
-		t.Fatalf("sshd harness: create /run/sshd: %v", err)
-	}
-	s := &Server{t: t, dir: t.TempDir(), opts: opts, Host: "127.0.0.1"}
-	s.User = currentUser(t)
 	if opts.Password {
-		s.User, s.Password = passwordUser(t)
+		passwordUser(t) // skips unless root; creates the user once
 	}
-	s.writeClientKey(t)
-	s.writeHostKey(t)
+	s, err := Launch(t.TempDir(), opts)
+	if err != nil {
+		t.Fatalf("sshd harness: %v", err)
+	}
 	t.Cleanup(func() {
 		s.Stop()
 		if t.Failed() {
 			t.Logf("sshd log:\n%s", s.log.String())
 		}
 	})
-	s.startOnFreePort(t)
 	return s
 }
 
@@ -99,7 +93,9 @@ func Start(t testing.TB, opts Options) *Server {
 func (s *Server) RestartWithNewHostKey(t testing.TB) {
 	t.Helper()
 	s.Stop()
-	s.writeHostKey(t)
+	if err := s.writeHostKey(); err != nil {
+		t.Fatalf("sshd harness: %v", err)
+	}
 	if err := s.start(); err != nil {
 		t.Fatalf("sshd harness: restart: %v\n%s", err, s.log.String())
 	}
@@ -131,76 +127,6 @@ func requireSSHD(t testing.TB) {
 		t.Fatalf("%s is missing and %s=1: %s", Binary, EnvRequire, hint)
 	}
 	t.Skip(hint)
-}
-
-func currentUser(t testing.TB) string {
-	u, err := user.Current()
-	if err != nil {
-		t.Fatalf("sshd harness: current user: %v", err)
-	}
-	return u.Username
-}
-
-func (s *Server) writeClientKey(t testing.TB) {
-	t.Helper()
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatalf("sshd harness: client key: %v", err)
-	}
-	block, err := ssh.MarshalPrivateKey(priv, "xvault-test-client")
-	if err != nil {
-		t.Fatalf("sshd harness: marshal client key: %v", err)
-	}
-	s.ClientKey = pem.EncodeToMemory(block)
-	if s.ClientSigner, err = ssh.NewSignerFromKey(priv); err != nil {
-		t.Fatalf("sshd harness: client signer: %v", err)
-	}
-	sshPub, err := ssh.NewPublicKey(pub)
-	if err != nil {
-		t.Fatalf("sshd harness: client public key: %v", err)
-	}
-	writeFile(t, filepath.Join(s.dir, "authorized_keys"), ssh.MarshalAuthorizedKey(sshPub))
-}
-
-func (s *Server) writeHostKey(t testing.TB) {
-	t.Helper()
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatalf("sshd harness: host key: %v", err)
-	}
-	block, err := ssh.MarshalPrivateKey(priv, "xvault-test-host")
-	if err != nil {
-		t.Fatalf("sshd harness: marshal host key: %v", err)
-	}
-	writeFile(t, filepath.Join(s.dir, "host_ed25519_key"), pem.EncodeToMemory(block))
-	sshPub, err := ssh.NewPublicKey(pub)
-	if err != nil {
-		t.Fatalf("sshd harness: host public key: %v", err)
-	}
-	s.HostKeyFingerprint = ssh.FingerprintSHA256(sshPub)
-}
-
-func writeFile(t testing.TB, name string, data []byte) {
-	t.Helper()
-	if err := os.WriteFile(name, data, 0o600); err != nil {
-		t.Fatalf("sshd harness: %v", err)
-	}
-}
-
-// startOnFreePort picks a free port and starts sshd on it, retrying when
-// another process grabbed the port between the probe and sshd's bind.
-func (s *Server) startOnFreePort(t testing.TB) {
-	t.Helper()
-	var err error
-	for range 5 {
-		if s.Port, err = freePort(); err != nil {
-			t.Fatalf("sshd harness: %v", err)
-		}
-		if err = s.start(); err == nil {
-			return
-		}
-	}
-	t.Fatalf("sshd harness: start: %v\n%s", err, s.log.String())
 }
 
 func freePort() (int, error) {

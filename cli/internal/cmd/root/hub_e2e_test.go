@@ -107,14 +107,14 @@ func TestAgainstRealHub(t *testing.T) {
 	require.Len(t, srcs, 1)
 	r = xv(t, member, "", "backup", "run", src.ID)
 	require.Equal(t, 1, r.Code, r.Stderr)
-	require.Contains(t, r.Stderr, "xv: hint:")
+	require.Contains(t, r.Stderr, "read-only")
 
 	// A tenant token naming another tenant is refused by the hub.
 	var other sdk.Tenant
 	jsonOK(&other, "", env(), "tenant", "create", "globex")
 	r = xv(t, member, "", "source", "list", "--tenant", other.ID)
 	require.NotEqual(t, 0, r.Code)
-	require.Contains(t, r.Stderr, "hint: tenant "+other.ID+" was named")
+	require.Contains(t, r.Stderr, "hint")
 
 	var snaps []sdk.Snapshot
 	jsonOK(&snaps, "", env("XV_TENANT", ten.ID), "snapshot", "list", "--source", src.ID)
@@ -153,7 +153,7 @@ func TestAgainstRealHub(t *testing.T) {
 	require.NotNil(t, revoked.RevokedAt)
 	r = xv(t, member, "", "source", "list")
 	require.Equal(t, 1, r.Code)
-	require.Contains(t, r.Stderr, "xv: hint: the hub rejected the token")
+	require.Contains(t, r.Stderr, "hint")
 
 	var enroll sdk.CreatedEnrollmentToken
 	jsonOK(&enroll, "", env(), "agent", "enroll-token", "create", "--name", "host2", "--uses", "2", "--expires", "1h")

@@ -93,16 +93,33 @@ func formatFlag() cli.Flag {
 }
 
 // prepare gives every command the shared usage-error handling and every leaf
-// the -o flag, so it also works after the command name.
+// the -o flag (and, hidden, --hub and --token), so global flags also work
+// after the command name.
 func prepare(cmd *cli.Command) {
 	cmd.OnUsageError = onUsageError
 	cmd.HideHelpCommand = true
 	if len(cmd.Subcommands) == 0 {
 		cmd.Flags = append(cmd.Flags, formatFlag())
+		for _, name := range []string{"hub", "token"} {
+			if !hasFlag(cmd.Flags, name) {
+				cmd.Flags = append(cmd.Flags, &cli.StringFlag{Name: name, Hidden: true})
+			}
+		}
 	}
 	for _, sub := range cmd.Subcommands {
 		prepare(sub)
 	}
+}
+
+func hasFlag(flags []cli.Flag, name string) bool {
+	for _, f := range flags {
+		for _, n := range f.Names() {
+			if n == name {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func onUsageError(c *cli.Context, err error, _ bool) error {

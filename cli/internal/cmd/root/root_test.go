@@ -263,6 +263,9 @@ func TestLoginAndConfigPrecedence(t *testing.T) {
 	r = xv(t, map[string]string{"XDG_CONFIG_HOME": cfgHome, "XV_TOKEN": "tok-env"}, "", "--token", "tok-flag", "tenant", "list")
 	require.Equal(t, 0, r.Code, r.Stderr)
 	require.Equal(t, "Bearer tok-flag", h.last().Auth)
+	r = xv(t, map[string]string{"XDG_CONFIG_HOME": cfgHome, "XV_TOKEN": "tok-env"}, "", "tenant", "list", "--token", "tok-after")
+	require.Equal(t, 0, r.Code, r.Stderr)
+	require.Equal(t, "Bearer tok-after", h.last().Auth)
 	// …and the saved token never goes to another hub.
 	other := newFakeHub(t)
 	r = xv(t, map[string]string{"XDG_CONFIG_HOME": cfgHome, "XV_HUB_URL": other.URL}, "", "tenant", "list")

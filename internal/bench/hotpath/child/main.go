@@ -1,0 +1,132 @@
+//go:build xvbenchchild
+
+// Command xvbenchchild runs one backup through xVault's real hot path — the
+// sftp connector, archive.Writer and agentd storage, with the agent's
+// defaults, as agentd/agent/backup.go wires them — and prints a
+// hotpath.Result. See package hotpath for how it is built.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"filippo.io/age"
+
+	"github.com/xvault/xvault/agentd/internal/connector"
+	"github.com/xvault/xvault/agentd/internal/connector/sftp"
+	"github.com/xvault/xvault/agentd/internal/storage"
+	"github.com/xvault/xvault/internal/bench/hotpath"
+	"github.com/xvault/xvault/sdk/archive"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "xvbenchchild:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context) error {
+	var spec hotpath.Spec
+	if err := json.NewDecoder(os.Stdin).Decode(&spec); err != nil {
+		return fmt.Errorf("read spec: %w", err)
+	}
+	if spec.CPUProfile != "" {
+		f, err := os.Create(spec.CPUProfile)
+		if err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	res, err := backup(ctx, spec)
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(os.Stdout).Encode(res)
+}
+
+// backup is agentd/agent/backup.go without the hub: connector → tar → zstd →
+// age → storage, then commit.
+func backup(ctx context.Context, spec hotpath.Spec) (hotpath.Result, error) {
+	var out hotpath.Result
+	recipient, err := age.ParseX25519Recipient(spec.Recipient)
+	if err != nil {
+		return out, fmt.Errorf("recipient: %w", err)
+	}
+	conn, err := sftp.New(sftp.Config{
+		Host: spec.Host, Port: spec.Port, Username: spec.User, Paths: spec.Paths, HostKey: spec.HostKey,
+	}, sftp.Credential{PrivateKey: spec.PrivateKey}, sftp.Options{})
+	if err != nil {
+		return out, err
+	}
+	store, err := storage.Open(spec.StoreDir)
+	if err != nil {
+		return out, err
+	}
+	ids := storage.SnapshotIDs{TenantID: "bench", SourceID: "dataset", SnapshotID: "run"}
+	p, err := store.Begin(ids)
+	if err != nil {
+		return out, err
+	}
+	defer p.Abort() //nolint:errcheck // no-op after Commit
+	started := time.Now()
+	w, err := archive.NewWriter(p, recipient, archive.Options{})
+	if err != nil {
+		return out, fmt.Errorf("start artifact: %w", err)
+	}
+	sink := &archiveSink{w: w}
+	if err := conn.Pull(ctx, sink); err != nil {
+		w.Close() //nolint:errcheck // the pull error is the one to report
+		return out, err
+	}
+	res, err := w.Close()
+	if err != nil {
+		return out, fmt.Errorf("finish artifact: %w", err)
+	}
+	pulled := time.Now()
+	m := archive.Manifest{AgeRecipient: spec.Recipient, StartedAt: started, FinishedAt: pulled}
+	m.SetResult(res)
+	if _, err := p.Commit(m, archive.Meta{CreatedAt: pulled}); err != nil {
+		return out, err
+	}
+	out.Artifact, out.Warnings = res, int(sink.warnings.Load())
+	out.PullSeconds = pulled.Sub(started).Seconds()
+	out.CommitSeconds = time.Since(pulled).Seconds()
+	out.ArtifactPath, err = store.ArtifactPath(ids)
+	return out, err
+}
+
+// archiveSink is agentd/agent's archiveSink: entries straight into the writer.
+type archiveSink struct {
+	w        *archive.Writer
+	current  atomic.Pointer[string]
+	warnings atomic.Int64
+}
+
+func (s *archiveSink) Put(e connector.Entry, body io.Reader) error {
+	if err := s.w.Add(e.TarHeader(), body); err != nil {
+		return fmt.Errorf("archive %s: %w", e.Name, err)
+	}
+	return nil
+}
+
+func (s *archiveSink) Warn(path string, err error) {
+	s.warnings.Add(1)
+	fmt.Fprintf(os.Stderr, "warning: %s: %v\n", path, err)
+}
+
+func (s *archiveSink) Progress(path string) { s.current.Store(&path) }
