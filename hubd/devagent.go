@@ -23,7 +23,7 @@ func devAgent(dataDir string, log *slog.Logger, wg *sync.WaitGroup) func(ctx con
 			Name:          "embedded",
 			StateDir:      filepath.Join(dataDir, "agent"),
 			StorageDir:    filepath.Join(dataDir, "backups"),
-			ShutdownGrace: 10 * time.Second,
+			ShutdownGrace: 8 * time.Second, // within the hub's 10 s shutdown timeout
 			Logger:        log.With("component", "agent"),
 		}
 		if !agent.Enrolled(cfg.StateDir) {

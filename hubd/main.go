@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -49,6 +50,7 @@ func devFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.BoolFlag{Name: "dev", Usage: "run self-contained: SQLite, generated KEK and admin token in --data-dir"},
 		&cli.StringFlag{Name: "data-dir", Value: hub.DefaultDataDir, Usage: "dev mode's data directory", EnvVars: []string{"XV_DATA_DIR"}},
+		&cli.BoolFlag{Name: "no-agent", Usage: "dev mode: do not run the embedded agent (snapshots in DIR/backups)"},
 	}
 }
 
@@ -85,7 +87,22 @@ func runServe(c *cli.Context) error {
 			return err
 		}
 	}
+	if cfg.Dev && !c.Bool("no-agent") {
+		var agentDone sync.WaitGroup
+		cfg.OnReady = devAgent(cfg.DataDir, log, &agentDone)
+		cfg.BeforeShutdown = func(ctx context.Context) { waitGroup(ctx, &agentDone) }
+	}
 	return hub.Run(c.Context, cfg)
+}
+
+// waitGroup waits for wg or ctx, whichever comes first.
+func waitGroup(ctx context.Context, wg *sync.WaitGroup) {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
 }
 
 func newLogger(level, format string) (*slog.Logger, error) {
