@@ -1,0 +1,171 @@
+// Command bench is `make bench`: it generates a dataset (cached), serves it
+// from a private OpenSSH sshd on loopback and backs it up, from one run,
+// with xVault's real hot path (sftp connector → tar → zstd → age → agentd
+// storage, in a child process measured alone) and with the baseline
+// pipeline `ssh host tar cf - DIR | zstd -3 -T0 | age -r R > out`. It prints
+// wall time, throughput, CPU seconds (client and whole machine), peak RSS
+// and output size of both, side by side. See docs/performance.md.
+//
+// It measures; it asserts nothing about speed.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/xvault/xvault/internal/testutil/sshd"
+)
+
+type options struct {
+	data       string
+	work       string
+	size       int64
+	seed       uint64
+	runs       int
+	modes      string
+	cpuProfile string
+}
+
+func main() {
+	o := options{}
+	flag.StringVar(&o.data, "data", "bench-data/dataset", "dataset cache directory (regenerated unless its MANIFEST.json matches)")
+	flag.StringVar(&o.work, "work", "bench-data/work", "scratch directory: sshd files, keys, outputs (emptied first)")
+	sizeFlag := flag.String("size", "1GiB", "total dataset size (e.g. 256MiB, 1GiB)")
+	flag.Uint64Var(&o.seed, "seed", 1, "dataset seed")
+	flag.IntVar(&o.runs, "runs", 1, "runs per mode; the run with the median wall time is reported")
+	flag.StringVar(&o.modes, "modes", "xvault,baseline", "comma-separated modes to run: xvault, baseline")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the first xVault run to this file")
+	flag.Parse()
+	var err error
+	if o.size, err = parseSize(*sizeFlag); err != nil || o.runs < 1 {
+		fmt.Fprintf(os.Stderr, "bench: usage: -size %q: %v, -runs %d\n", *sizeFlag, err, o.runs)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, o options, stdout, log io.Writer) error {
+	if err := checkTools(); err != nil {
+		return err
+	}
+	facts := gatherFacts()
+	data, err := filepath.Abs(o.data)
+	if err != nil {
+		return err
+	}
+	m, err := ensureDataset(data, o.size, o.seed, log)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(log, "dataset: %d files, %s in %s; warming the page cache ...\n", m.Files, mib(m.Bytes), data)
+	if err := warmDataset(data); err != nil {
+		return fmt.Errorf("read dataset: %w", err)
+	}
+	e, cleanup, err := setup(ctx, o.work, data)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	samples, err := runModes(ctx, o, e, m, log)
+	if err != nil {
+		return err
+	}
+	printReport(stdout, facts, m, samples, o.runs)
+	return nil
+}
+
+// runModes runs every mode o.runs times, interleaved so that a change of
+// machine load hits them alike, and returns the median run of each mode.
+func runModes(ctx context.Context, o options, e *env, m datasetManifest, log io.Writer) ([]sample, error) {
+	modes := strings.Split(o.modes, ",")
+	all := make(map[string][]sample)
+	for r := range o.runs {
+		for _, mode := range modes {
+			fmt.Fprintf(log, "run %d/%d: %s (load %s) ...\n", r+1, o.runs, mode, loadAverage())
+			var (
+				s   sample
+				err error
+			)
+			switch strings.TrimSpace(mode) {
+			case "xvault":
+				profile := ""
+				if r == 0 {
+					profile = o.cpuProfile
+				}
+				s, err = runXVault(ctx, e, r, profile, r == 0)
+			case "baseline":
+				s, err = runBaseline(ctx, e, m.Files+1, r == 0) // +1: MANIFEST.json
+			default:
+				return nil, fmt.Errorf("unknown mode %q (want xvault or baseline)", mode)
+			}
+			if err != nil {
+				return nil, err
+			}
+			fmt.Fprintf(log, "  %.1fs wall, %.1fs client CPU, %.1fs machine CPU\n", s.use.Wall.Seconds(), s.use.ClientCPU, s.use.MachineCPU)
+			all[mode] = append(all[mode], s)
+		}
+	}
+	var out []sample
+	for _, mode := range modes {
+		out = append(out, median(all[mode]))
+	}
+	return out, nil
+}
+
+// setup empties the work directory, starts sshd, writes the client key,
+// makes an age identity and builds the xVault child.
+func setup(ctx context.Context, work, dataset string) (*env, func(), error) {
+	work, err := filepath.Abs(work)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := os.RemoveAll(work); err != nil {
+		return nil, nil, fmt.Errorf("empty %s: %w", work, err)
+	}
+	if err := os.MkdirAll(filepath.Join(work, "sshd"), 0o700); err != nil {
+		return nil, nil, err
+	}
+	e := &env{work: work, dataset: dataset, keyFile: filepath.Join(work, "client_key"), child: filepath.Join(work, "xvbenchchild")}
+	if err := buildChild(ctx, e.child); err != nil {
+		return nil, nil, err
+	}
+	if e.identity, err = newIdentity(); err != nil {
+		return nil, nil, err
+	}
+	if e.srv, err = sshd.Launch(filepath.Join(work, "sshd"), sshd.Options{}); err != nil {
+		return nil, nil, fmt.Errorf("start sshd: %w", err)
+	}
+	if err := os.WriteFile(e.keyFile, e.srv.ClientKey, 0o600); err != nil {
+		e.srv.Stop()
+		return nil, nil, err
+	}
+	return e, func() { e.srv.Stop(); _ = os.RemoveAll(work) }, nil
+}
+
+func checkTools() error {
+	var missing []string
+	for _, tool := range []string{"ssh", "zstd", "age", "tar", "go", "/usr/sbin/sshd"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			missing = append(missing, tool)
+		}
+	}
+	if len(missing) > 0 {
+		return errors.New("missing " + strings.Join(missing, ", ") +
+			" (hint: apt-get install -y openssh-server openssh-client zstd age tar; go from go.dev/dl)")
+	}
+	return nil
+}

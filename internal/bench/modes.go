@@ -1,0 +1,174 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"filippo.io/age"
+
+	"github.com/xvault/xvault/internal/bench/hotpath"
+	"github.com/xvault/xvault/internal/testutil/sshd"
+	"github.com/xvault/xvault/sdk/archive"
+)
+
+// env is what every mode needs: the server, the keys and the dataset.
+type env struct {
+	work     string // scratch directory (outputs, keys, child binary)
+	dataset  string // absolute path of the dataset directory
+	srv      *sshd.Server
+	keyFile  string // the client key, for ssh -i
+	identity *age.X25519Identity
+	child    string // path of the built xVault child
+}
+
+// sample is one measured run of one mode.
+type sample struct {
+	mode     string
+	use      usage
+	outBytes int64
+	detail   string
+}
+
+// buildChild compiles hotpath/child into dst with an overlay that places it
+// under agentd/internal, where it may import the agent's packages.
+func buildChild(ctx context.Context, dst string) error {
+	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	if err != nil {
+		return fmt.Errorf("find module root (hint: run from the xVault checkout, with go on PATH): %w", err)
+	}
+	root := filepath.Dir(strings.TrimSpace(string(out)))
+	src := filepath.Join(root, "internal", "bench", "hotpath", "child", "main.go")
+	if _, err := os.Stat(src); err != nil {
+		return fmt.Errorf("child source: %w (hint: run from the xVault checkout)", err)
+	}
+	virtual := filepath.Join(root, filepath.FromSlash(hotpath.OverlayDir), "main.go")
+	overlay, _ := json.Marshal(map[string]map[string]string{"Replace": {virtual: src}})
+	overlayFile := dst + ".overlay.json"
+	if err := os.WriteFile(overlayFile, overlay, 0o600); err != nil {
+		return fmt.Errorf("write overlay: %w", err)
+	}
+	cmd := exec.CommandContext(ctx, "go", "build", "-tags", hotpath.BuildTag, "-overlay", overlayFile,
+		"-o", dst, "./"+hotpath.OverlayDir)
+	cmd.Dir = root
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("build the xVault child: %w\n%s", err, msg)
+	}
+	return nil
+}
+
+// runXVault backs the dataset up with the child and, if verify is set,
+// checks the artifact with the identity. The artifact is removed afterwards.
+func runXVault(ctx context.Context, e *env, run int, cpuProfile string, verify bool) (sample, error) {
+	store := filepath.Join(e.work, "store-"+strconv.Itoa(run))
+	defer os.RemoveAll(store)
+	spec := hotpath.Spec{
+		Host: e.srv.Host, Port: e.srv.Port, User: e.srv.User, PrivateKey: e.srv.ClientKey,
+		HostKey: e.srv.HostKeyFingerprint, Paths: []string{e.dataset},
+		Recipient: e.identity.Recipient().String(), StoreDir: store, CPUProfile: cpuProfile,
+	}
+	in, _ := json.Marshal(spec)
+	var stdout bytes.Buffer
+	cmd := exec.CommandContext(ctx, e.child)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(in), &stdout, os.Stderr
+	use, err := measure(cmd)
+	if err != nil {
+		return sample{}, fmt.Errorf("xVault child: %w", err)
+	}
+	var res hotpath.Result
+	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
+		return sample{}, fmt.Errorf("xVault child result: %w", err)
+	}
+	s := sample{mode: "xVault", use: use, outBytes: res.Artifact.StoredBytes,
+		detail: fmt.Sprintf("pull+archive %.1fs, commit (fsync) %.2fs, %d files, %d warnings",
+			res.PullSeconds, res.CommitSeconds, res.Artifact.Files, res.Warnings)}
+	if verify {
+		if err := verifyArtifact(ctx, res, e.identity); err != nil {
+			return s, err
+		}
+		s.detail += ", artifact verified"
+	}
+	return s, nil
+}
+
+func verifyArtifact(ctx context.Context, res hotpath.Result, id age.Identity) error {
+	f, err := os.Open(res.ArtifactPath)
+	if err != nil {
+		return fmt.Errorf("verify xVault artifact: %w", err)
+	}
+	defer f.Close()
+	got, err := archive.VerifyFile(ctx, f, id, res.Artifact.SHA256)
+	if err != nil {
+		return fmt.Errorf("verify xVault artifact: %w", err)
+	}
+	if got.Files != res.Artifact.Files || got.PlainBytes != res.Artifact.PlainBytes {
+		return fmt.Errorf("verify xVault artifact: holds %d files / %d bytes, writer reported %d / %d",
+			got.Files, got.PlainBytes, res.Artifact.Files, res.Artifact.PlainBytes)
+	}
+	return nil
+}
+
+// baselineScript is the reference pipeline of the issue.
+func baselineScript(e *env, out string) string {
+	return fmt.Sprintf("ssh -c aes128-gcm@openssh.com -i %s -p %d -o StrictHostKeyChecking=no "+
+		"-o UserKnownHostsFile=/dev/null -o BatchMode=yes -o LogLevel=ERROR %s@%s tar cf - -C / %s "+
+		"| zstd -3 -T0 -q | age -r %s > %s",
+		shellQuote(e.keyFile), e.srv.Port, e.srv.User, e.srv.Host,
+		shellQuote(strings.TrimPrefix(e.dataset, "/")), e.identity.Recipient(), shellQuote(out))
+}
+
+// runBaseline runs the pipeline under sh; sh's rusage covers the whole
+// pipeline because sh waits for every process of it. With verify, the
+// output is decrypted and listed to check it holds every file.
+func runBaseline(ctx context.Context, e *env, wantFiles int64, verify bool) (sample, error) {
+	out := filepath.Join(e.work, "baseline.tar.zst.age")
+	defer os.Remove(out)
+	cmd := exec.CommandContext(ctx, "sh", "-c", baselineScript(e, out))
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	use, err := measure(cmd)
+	if err != nil {
+		return sample{}, fmt.Errorf("baseline pipeline: %w", err)
+	}
+	st, err := os.Stat(out)
+	if err != nil {
+		return sample{}, fmt.Errorf("baseline output: %w", err)
+	}
+	s := sample{mode: "baseline", use: use, outBytes: st.Size()}
+	if verify {
+		n, err := countBaselineFiles(ctx, e, out)
+		if err != nil {
+			return s, err
+		}
+		if n != wantFiles {
+			return s, fmt.Errorf("baseline output holds %d files, the dataset %d (a step of the pipeline failed?)", n, wantFiles)
+		}
+		s.detail = fmt.Sprintf("%d files, output verified with age -d | zstd -d | tar t", n)
+	}
+	return s, nil
+}
+
+func countBaselineFiles(ctx context.Context, e *env, out string) (int64, error) {
+	idFile := filepath.Join(e.work, "identity.txt")
+	if err := os.WriteFile(idFile, []byte(e.identity.String()+"\n"), 0o600); err != nil {
+		return 0, err
+	}
+	script := fmt.Sprintf("set -e; age -d -i %s %s | zstd -d -q | tar tf - | grep -vc '/$'", shellQuote(idFile), shellQuote(out))
+	list, err := exec.CommandContext(ctx, "sh", "-c", script).Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return 0, fmt.Errorf("verify baseline output: %w: %s", err, ee.Stderr)
+		}
+		return 0, fmt.Errorf("verify baseline output: %w", err)
+	}
+	return strconv.ParseInt(strings.TrimSpace(string(list)), 10, 64)
+}
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
