@@ -33,6 +33,7 @@ type options struct {
 	runs       int
 	modes      string
 	cpuProfile string
+	overlay    string
 }
 
 func main() {
@@ -44,6 +45,7 @@ func main() {
 	flag.IntVar(&o.runs, "runs", 1, "runs per mode; the run with the median wall time is reported")
 	flag.StringVar(&o.modes, "modes", "xvault,baseline", "comma-separated modes to run: xvault, baseline")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the first xVault run to this file")
+	flag.StringVar(&o.overlay, "overlay", "", "go build -overlay file whose replacements also apply to the xVault child (try a change without editing the tree)")
 	flag.Parse()
 	var err error
 	if o.size, err = parseSize(*sizeFlag); err != nil || o.runs < 1 {
@@ -75,24 +77,29 @@ func run(ctx context.Context, o options, stdout, log io.Writer) error {
 	if err := warmDataset(data); err != nil {
 		return fmt.Errorf("read dataset: %w", err)
 	}
-	e, cleanup, err := setup(ctx, o.work, data)
+	e, cleanup, err := setup(ctx, o.work, data, o.overlay)
 	if err != nil {
 		return err
 	}
 	defer cleanup()
-	samples, err := runModes(ctx, o, e, m, log)
+	samples, notes, err := runModes(ctx, o, e, m, log)
 	if err != nil {
 		return err
 	}
 	printReport(stdout, facts, m, samples, o.runs)
+	for _, n := range notes {
+		fmt.Fprintln(stdout, n)
+	}
 	return nil
 }
 
 // runModes runs every mode o.runs times, interleaved so that a change of
-// machine load hits them alike, and returns the median run of each mode.
-func runModes(ctx context.Context, o options, e *env, m datasetManifest, log io.Writer) ([]sample, error) {
+// machine load hits them alike, and returns the median run of each mode and
+// the notes of the first runs (what was verified).
+func runModes(ctx context.Context, o options, e *env, m datasetManifest, log io.Writer) ([]sample, []string, error) {
 	modes := strings.Split(o.modes, ",")
 	all := make(map[string][]sample)
+	var notes []string
 	for r := range o.runs {
 		for _, mode := range modes {
 			fmt.Fprintf(log, "run %d/%d: %s (load %s) ...\n", r+1, o.runs, mode, loadAverage())
@@ -110,25 +117,29 @@ func runModes(ctx context.Context, o options, e *env, m datasetManifest, log io.
 			case "baseline":
 				s, err = runBaseline(ctx, e, m.Files+1, r == 0) // +1: MANIFEST.json
 			default:
-				return nil, fmt.Errorf("unknown mode %q (want xvault or baseline)", mode)
+				return nil, nil, fmt.Errorf("unknown mode %q (want xvault or baseline)", mode)
 			}
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
-			fmt.Fprintf(log, "  %.1fs wall, %.1fs client CPU, %.1fs machine CPU\n", s.use.Wall.Seconds(), s.use.ClientCPU, s.use.MachineCPU)
+			fmt.Fprintf(log, "  %.1fs wall, CPU: %.1fs client, %.1fs server, %.1fs machine\n",
+				s.use.Wall.Seconds(), s.use.ClientCPU, s.use.ServerCPU, s.use.MachineCPU)
 			all[mode] = append(all[mode], s)
+			if r == 0 && s.detail != "" {
+				notes = append(notes, s.mode+": "+s.detail)
+			}
 		}
 	}
 	var out []sample
 	for _, mode := range modes {
 		out = append(out, median(all[mode]))
 	}
-	return out, nil
+	return out, notes, nil
 }
 
 // setup empties the work directory, starts sshd, writes the client key,
 // makes an age identity and builds the xVault child.
-func setup(ctx context.Context, work, dataset string) (*env, func(), error) {
+func setup(ctx context.Context, work, dataset, overlay string) (*env, func(), error) {
 	work, err := filepath.Abs(work)
 	if err != nil {
 		return nil, nil, err
@@ -139,8 +150,8 @@ func setup(ctx context.Context, work, dataset string) (*env, func(), error) {
 	if err := os.MkdirAll(filepath.Join(work, "sshd"), 0o700); err != nil {
 		return nil, nil, err
 	}
-	e := &env{work: work, dataset: dataset, keyFile: filepath.Join(work, "client_key"), child: filepath.Join(work, "xvbenchchild")}
-	if err := buildChild(ctx, e.child); err != nil {
+	e := &env{work: work, dataset: dataset, keyFile: filepath.Join(work, "client_key"), child: filepath.Join(work, "xvbenchchild"), overlay: overlay}
+	if err := buildChild(ctx, e.child, overlay); err != nil {
 		return nil, nil, err
 	}
 	if e.identity, err = newIdentity(); err != nil {

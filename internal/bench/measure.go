@@ -19,15 +19,22 @@ const clockTicks = 100
 type usage struct {
 	Wall       time.Duration
 	ClientCPU  float64 // user+system seconds of the child and the children it waited for
-	MachineCPU float64 // busy seconds of every CPU during the run (includes sshd and its sftp-server/tar)
+	ServerCPU  float64 // user+system seconds of the sshd processes that served the run (sftp, or ssh+tar)
+	MachineCPU float64 // busy seconds of every CPU during the run, whoever used them
 	MaxRSSKiB  int64   // peak RSS of the largest process in the child's tree
 	LoadBefore string  // /proc/loadavg's first three fields before the run
 }
 
-// measure runs cmd to completion and returns what it cost.
-func measure(cmd *exec.Cmd) (usage, error) {
+// measure runs cmd to completion and returns what it cost. serverPID is the
+// listening sshd: once its connection processes ended and were reaped, the
+// growth of its children's CPU time is the server's share.
+func measure(cmd *exec.Cmd, serverPID int) (usage, error) {
 	u := usage{LoadBefore: loadAverage()}
 	before, err := machineBusy()
+	if err != nil {
+		return u, err
+	}
+	serverBefore, err := reapedChildrenCPU(serverPID)
 	if err != nil {
 		return u, err
 	}
@@ -39,6 +46,12 @@ func measure(cmd *exec.Cmd) (usage, error) {
 		return u, err
 	}
 	u.MachineCPU = after - before
+	waitNoChildren(serverPID, 10*time.Second)
+	serverAfter, err := reapedChildrenCPU(serverPID)
+	if err != nil {
+		return u, err
+	}
+	u.ServerCPU = serverAfter - serverBefore
 	if cmd.ProcessState != nil {
 		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 			u.ClientCPU = tv(ru.Utime) + tv(ru.Stime)
@@ -71,6 +84,41 @@ func machineBusy() (float64, error) {
 		ticks += n
 	}
 	return float64(ticks) / clockTicks, nil
+}
+
+// reapedChildrenCPU returns cutime+cstime of pid in seconds: the CPU time of
+// its children that ended and were waited for (and of theirs, recursively).
+func reapedChildrenCPU(pid int) (float64, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, fmt.Errorf("read sshd's CPU time: %w", err)
+	}
+	s := string(data)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:]) // f[0] is field 3, "state"
+	if len(f) < 15 {
+		return 0, fmt.Errorf("unexpected /proc/%d/stat %q", pid, s)
+	}
+	var ticks uint64
+	for _, i := range []int{13, 14} { // fields 16 cutime and 17 cstime
+		n, err := strconv.ParseUint(f[i], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("parse /proc/%d/stat: %w", pid, err)
+		}
+		ticks += n
+	}
+	return float64(ticks) / clockTicks, nil
+}
+
+// waitNoChildren waits until pid has no child processes (the connection
+// processes of sshd ended), or timeout.
+func waitNoChildren(pid int, timeout time.Duration) {
+	name := fmt.Sprintf("/proc/%d/task/%d/children", pid, pid)
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		data, err := os.ReadFile(name)
+		if err != nil || len(bytes.TrimSpace(data)) == 0 {
+			return
+		}
+	}
 }
 
 func loadAverage() string {

@@ -27,6 +27,7 @@ type env struct {
 	keyFile  string // the client key, for ssh -i
 	identity *age.X25519Identity
 	child    string // path of the built xVault child
+	overlay  string // the -overlay the child was built with, if any
 }
 
 // sample is one measured run of one mode.
@@ -38,8 +39,9 @@ type sample struct {
 }
 
 // buildChild compiles hotpath/child into dst with an overlay that places it
-// under agentd/internal, where it may import the agent's packages.
-func buildChild(ctx context.Context, dst string) error {
+// under agentd/internal, where it may import the agent's packages. extra,
+// if set, is an overlay file whose replacements are added (experiments).
+func buildChild(ctx context.Context, dst, extra string) error {
 	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
 	if err != nil {
 		return fmt.Errorf("find module root (hint: run from the xVault checkout, with go on PATH): %w", err)
@@ -49,8 +51,15 @@ func buildChild(ctx context.Context, dst string) error {
 	if _, err := os.Stat(src); err != nil {
 		return fmt.Errorf("child source: %w (hint: run from the xVault checkout)", err)
 	}
+	replace, err := readOverlay(extra)
+	if err != nil {
+		return err
+	}
 	virtual := filepath.Join(root, filepath.FromSlash(hotpath.OverlayDir), "main.go")
-	overlay, _ := json.Marshal(map[string]map[string]string{"Replace": {virtual: src}})
+	if _, ok := replace[virtual]; !ok { // an experiment may replace the child too
+		replace[virtual] = src
+	}
+	overlay, _ := json.Marshal(map[string]map[string]string{"Replace": replace})
 	overlayFile := dst + ".overlay.json"
 	if err := os.WriteFile(overlayFile, overlay, 0o600); err != nil {
 		return fmt.Errorf("write overlay: %w", err)
@@ -62,6 +71,24 @@ func buildChild(ctx context.Context, dst string) error {
 		return fmt.Errorf("build the xVault child: %w\n%s", err, msg)
 	}
 	return nil
+}
+
+// readOverlay returns the replacements of a go build -overlay file ("" → none).
+func readOverlay(name string) (map[string]string, error) {
+	var o struct{ Replace map[string]string }
+	if name != "" {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			return nil, fmt.Errorf("read -overlay: %w", err)
+		}
+		if err := json.Unmarshal(data, &o); err != nil {
+			return nil, fmt.Errorf("parse -overlay %s: %w", name, err)
+		}
+	}
+	if o.Replace == nil {
+		o.Replace = map[string]string{}
+	}
+	return o.Replace, nil
 }
 
 // runXVault backs the dataset up with the child and, if verify is set,
@@ -78,7 +105,7 @@ func runXVault(ctx context.Context, e *env, run int, cpuProfile string, verify b
 	var stdout bytes.Buffer
 	cmd := exec.CommandContext(ctx, e.child)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(in), &stdout, os.Stderr
-	use, err := measure(cmd)
+	use, err := measure(cmd, e.srv.PID())
 	if err != nil {
 		return sample{}, fmt.Errorf("xVault child: %w", err)
 	}
@@ -86,7 +113,11 @@ func runXVault(ctx context.Context, e *env, run int, cpuProfile string, verify b
 	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
 		return sample{}, fmt.Errorf("xVault child result: %w", err)
 	}
-	s := sample{mode: "xVault", use: use, outBytes: res.Artifact.StoredBytes,
+	mode := "xVault"
+	if e.overlay != "" {
+		mode += " (-overlay)"
+	}
+	s := sample{mode: mode, use: use, outBytes: res.Artifact.StoredBytes,
 		detail: fmt.Sprintf("pull+archive %.1fs, commit (fsync) %.2fs, %d files, %d warnings",
 			res.PullSeconds, res.CommitSeconds, res.Artifact.Files, res.Warnings)}
 	if verify {
@@ -132,7 +163,7 @@ func runBaseline(ctx context.Context, e *env, wantFiles int64, verify bool) (sam
 	defer os.Remove(out)
 	cmd := exec.CommandContext(ctx, "sh", "-c", baselineScript(e, out))
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	use, err := measure(cmd)
+	use, err := measure(cmd, e.srv.PID())
 	if err != nil {
 		return sample{}, fmt.Errorf("baseline pipeline: %w", err)
 	}

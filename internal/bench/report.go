@@ -42,25 +42,20 @@ func printReport(w io.Writer, f machineFacts, m datasetManifest, samples []sampl
 		}
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.Debug)
-	fmt.Fprintln(tw, "| mode\t wall s\t MB/s\t files/s\t client CPU s\t machine CPU s\t peak RSS MiB\t output MiB\t vs baseline\t load before\t")
-	fmt.Fprintln(tw, "|---\t---:\t---:\t---:\t---:\t---:\t---:\t---:\t---:\t---\t")
+	fmt.Fprintln(tw, "| mode\t wall s\t MB/s\t files/s\t client CPU s\t server CPU s\t machine CPU s\t peak RSS MiB\t output MiB\t vs baseline\t load before\t")
+	fmt.Fprintln(tw, "|---\t---:\t---:\t---:\t---:\t---:\t---:\t---:\t---:\t---:\t---\t")
 	for _, s := range samples {
 		secs := s.use.Wall.Seconds()
 		ratio := "—"
 		if base != nil {
 			ratio = fmt.Sprintf("%.2f×", base.use.Wall.Seconds()/secs)
 		}
-		fmt.Fprintf(tw, "| %s\t %.1f\t %.0f\t %.0f\t %.1f\t %.1f\t %.0f\t %.0f\t %s\t %s\t\n",
-			s.mode, secs, float64(m.Bytes)/secs/1e6, float64(m.Files)/secs, s.use.ClientCPU, s.use.MachineCPU,
+		fmt.Fprintf(tw, "| %s\t %.1f\t %.0f\t %.0f\t %.1f\t %.1f\t %.1f\t %.0f\t %.0f\t %s\t %s\t\n",
+			s.mode, secs, float64(m.Bytes)/secs/1e6, float64(m.Files)/secs, s.use.ClientCPU, s.use.ServerCPU, s.use.MachineCPU,
 			float64(s.use.MaxRSSKiB)/1024, float64(s.outBytes)/(1<<20), ratio, s.use.LoadBefore)
 	}
 	_ = tw.Flush()
 	fmt.Fprintln(w)
-	for _, s := range samples {
-		if s.detail != "" {
-			fmt.Fprintf(w, "%s: %s\n", s.mode, s.detail)
-		}
-	}
 }
 
 // parseSize parses "1GiB", "256MiB", "512KiB", "1000000" (bytes).

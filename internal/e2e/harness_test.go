@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -70,8 +69,18 @@ func freeAddr(t *testing.T) string {
 // startHub runs `hubd --dev` on a temp data dir; extra args are appended.
 func startHub(t *testing.T, extra ...string) *hub {
 	t.Helper()
-	h := &hub{DataDir: t.TempDir()}
-	addr := freeAddr(t)
+	return runHub(t, t.TempDir(), freeAddr(t), extra...)
+}
+
+// restartHub starts a new hubd --dev on the data dir and address of a stopped one.
+func restartHub(t *testing.T, old *hub, extra ...string) *hub {
+	t.Helper()
+	return runHub(t, old.DataDir, strings.TrimPrefix(old.URL, "http://"), extra...)
+}
+
+func runHub(t *testing.T, dataDir, addr string, extra ...string) *hub {
+	t.Helper()
+	h := &hub{DataDir: dataDir}
 	args := append([]string{"--dev", "--data-dir", h.DataDir, "--listen", addr}, extra...)
 	h.cmd = exec.Command(bin.hubd, args...)
 	h.cmd.Stdout, h.cmd.Stderr = logWriter(t, "hubd"), logWriter(t, "hubd")
@@ -151,17 +160,23 @@ func (h *hub) xvJSON(t *testing.T, tenant, stdin string, v any, args ...string) 
 	require.NoErrorf(t, json.Unmarshal([]byte(out), v), "xv %v output: %s", args, out)
 }
 
-// logWriter forwards a child's output into the test log, line by line.
+// logWriter collects a child's output in a file and, if the test failed,
+// prints its last lines when the test ends.
 func logWriter(t *testing.T, prefix string) *os.File {
-	r, w, err := os.Pipe()
+	t.Helper()
+	f, err := os.CreateTemp(t.TempDir(), prefix+"-*.log")
 	require.NoError(t, err)
-	go func() {
-		s := bufio.NewScanner(r)
-		s.Buffer(make([]byte, 64<<10), 1<<20)
-		for s.Scan() {
-			t.Logf("%s: %s", prefix, s.Text())
+	t.Cleanup(func() {
+		defer f.Close()
+		if !t.Failed() {
+			return
 		}
-	}()
-	t.Cleanup(func() { w.Close() })
-	return w
+		b, _ := os.ReadFile(f.Name())
+		lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+		if len(lines) > 80 {
+			lines = lines[len(lines)-80:]
+		}
+		t.Logf("last lines of %s output:\n%s", prefix, strings.Join(lines, "\n"))
+	})
+	return f
 }

@@ -48,6 +48,19 @@ func Launch(dir string, opts Options) (*Server, error) {
 	return s, nil
 }
 
+// PID returns the process id of the listening sshd, or 0 when it is stopped.
+// Every connection runs in processes it forks and waits for, so the CPU time
+// of its reaped children (cutime and cstime in /proc/PID/stat) is what the
+// server side of the finished connections cost.
+func (s *Server) PID() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
+}
+
 func (s *Server) writeClientKey() error {
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
