@@ -1,6 +1,7 @@
 package cmdutil
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -107,4 +108,24 @@ func PrintDeleted(d Deps, kind, id string) error {
 	}
 	_, err := fmt.Fprintf(d.Out.Out, "Deleted %s %s.\n", kind, id)
 	return err
+}
+
+// IDOptions are the options of a command that acts on one object by id.
+type IDOptions struct {
+	Deps
+	ID string
+}
+
+// WithID takes the single ID argument, resolves the command's dependencies
+// and calls run.
+func WithID(c *cli.Context, f *Factory, opts *IDOptions, run func(context.Context, *IDOptions) error) error {
+	args, err := Args(c, "ID")
+	if err != nil {
+		return err
+	}
+	opts.ID = args[0]
+	if opts.Deps, err = f.Deps(c); err != nil {
+		return err
+	}
+	return run(c.Context, opts)
 }

@@ -179,25 +179,20 @@ func listRun(ctx context.Context, opts *listOptions) error {
 	return t.Flush()
 }
 
-type idOptions struct {
-	cmdutil.Deps
-	ID string
-}
-
 func newShowCmd(f *cmdutil.Factory) *cli.Command {
-	opts := &idOptions{}
+	opts := &cmdutil.IDOptions{}
 	return &cli.Command{
 		Name:      "show",
 		Usage:     "Show one credential (never its secret)",
 		UsageText: "xv credential show ID [--tenant ID]\n\nExamples:\n   xv credential show cred_01J...",
 		Flags:     []cli.Flag{cmdutil.TenantFlag()},
 		Action: func(c *cli.Context) error {
-			return withID(c, f, opts, showRun)
+			return cmdutil.WithID(c, f, opts, showRun)
 		},
 	}
 }
 
-func showRun(ctx context.Context, opts *idOptions) error {
+func showRun(ctx context.Context, opts *cmdutil.IDOptions) error {
 	cred, err := opts.Client.GetCredential(ctx, opts.ID)
 	if err != nil {
 		return err
@@ -206,7 +201,7 @@ func showRun(ctx context.Context, opts *idOptions) error {
 }
 
 func newDeleteCmd(f *cmdutil.Factory) *cli.Command {
-	opts := &idOptions{}
+	opts := &cmdutil.IDOptions{}
 	return &cli.Command{
 		Name:  "delete",
 		Usage: "Delete a credential (refused while a source uses it)",
@@ -216,12 +211,12 @@ Examples:
    xv credential delete cred_01J...`,
 		Flags: []cli.Flag{cmdutil.TenantFlag()},
 		Action: func(c *cli.Context) error {
-			return withID(c, f, opts, deleteRun)
+			return cmdutil.WithID(c, f, opts, deleteRun)
 		},
 	}
 }
 
-func deleteRun(ctx context.Context, opts *idOptions) error {
+func deleteRun(ctx context.Context, opts *cmdutil.IDOptions) error {
 	if err := opts.Client.DeleteCredential(ctx, opts.ID); err != nil {
 		if errors.Is(err, sdk.ErrConflict) {
 			return cmdutil.WithHint(err, "point the sources that use it at another credential ('xv source update ID --credential NEW') or delete them first")
@@ -229,18 +224,6 @@ func deleteRun(ctx context.Context, opts *idOptions) error {
 		return err
 	}
 	return cmdutil.PrintDeleted(opts.Deps, "credential", opts.ID)
-}
-
-func withID(c *cli.Context, f *cmdutil.Factory, opts *idOptions, run func(context.Context, *idOptions) error) error {
-	args, err := cmdutil.Args(c, "ID")
-	if err != nil {
-		return err
-	}
-	opts.ID = args[0]
-	if opts.Deps, err = f.Deps(c); err != nil {
-		return err
-	}
-	return run(c.Context, opts)
 }
 
 func printCredential(d cmdutil.Deps, c *sdk.Credential) error {

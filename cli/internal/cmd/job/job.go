@@ -85,25 +85,8 @@ func listRun(ctx context.Context, opts *listOptions) error {
 	return t.Flush()
 }
 
-type idOptions struct {
-	cmdutil.Deps
-	ID string
-}
-
-func withID(c *cli.Context, f *cmdutil.Factory, opts *idOptions, run func(context.Context, *idOptions) error) error {
-	args, err := cmdutil.Args(c, "ID")
-	if err != nil {
-		return err
-	}
-	opts.ID = args[0]
-	if opts.Deps, err = f.Deps(c); err != nil {
-		return err
-	}
-	return run(c.Context, opts)
-}
-
 func newShowCmd(f *cmdutil.Factory) *cli.Command {
-	opts := &idOptions{}
+	opts := &cmdutil.IDOptions{}
 	return &cli.Command{
 		Name:  "show",
 		Usage: "Show one job with its progress, warnings and error",
@@ -113,11 +96,11 @@ Examples:
    xv job show job_01J...
    xv job show job_01J... -o json | jq .progress`,
 		Flags:  []cli.Flag{cmdutil.TenantFlag()},
-		Action: func(c *cli.Context) error { return withID(c, f, opts, showRun) },
+		Action: func(c *cli.Context) error { return cmdutil.WithID(c, f, opts, showRun) },
 	}
 }
 
-func showRun(ctx context.Context, opts *idOptions) error {
+func showRun(ctx context.Context, opts *cmdutil.IDOptions) error {
 	j, err := opts.Client.GetJob(ctx, opts.ID)
 	if err != nil {
 		return err
@@ -126,7 +109,7 @@ func showRun(ctx context.Context, opts *idOptions) error {
 }
 
 func newCancelCmd(f *cmdutil.Factory) *cli.Command {
-	opts := &idOptions{}
+	opts := &cmdutil.IDOptions{}
 	return &cli.Command{
 		Name:  "cancel",
 		Usage: "Cancel a job; a running job stops at its agent's next lease renewal",
@@ -135,11 +118,11 @@ func newCancelCmd(f *cmdutil.Factory) *cli.Command {
 Examples:
    xv job cancel job_01J...`,
 		Flags:  []cli.Flag{cmdutil.TenantFlag()},
-		Action: func(c *cli.Context) error { return withID(c, f, opts, cancelRun) },
+		Action: func(c *cli.Context) error { return cmdutil.WithID(c, f, opts, cancelRun) },
 	}
 }
 
-func cancelRun(ctx context.Context, opts *idOptions) error {
+func cancelRun(ctx context.Context, opts *cmdutil.IDOptions) error {
 	j, err := opts.Client.CancelJob(ctx, opts.ID)
 	if err != nil {
 		if errors.Is(err, sdk.ErrConflict) {

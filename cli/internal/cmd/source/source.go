@@ -78,25 +78,8 @@ func listRun(ctx context.Context, opts *listOptions) error {
 	return t.Flush()
 }
 
-type idOptions struct {
-	cmdutil.Deps
-	ID string
-}
-
-func withID(c *cli.Context, f *cmdutil.Factory, opts *idOptions, run func(context.Context, *idOptions) error) error {
-	args, err := cmdutil.Args(c, "ID")
-	if err != nil {
-		return err
-	}
-	opts.ID = args[0]
-	if opts.Deps, err = f.Deps(c); err != nil {
-		return err
-	}
-	return run(c.Context, opts)
-}
-
 func newShowCmd(f *cmdutil.Factory) *cli.Command {
-	opts := &idOptions{}
+	opts := &cmdutil.IDOptions{}
 	return &cli.Command{
 		Name:  "show",
 		Usage: "Show one source, its config and its recorded SSH host key",
@@ -106,11 +89,11 @@ Examples:
    xv source show src_01J...
    xv source show src_01J... -o json | jq -r .host_key_fingerprint`,
 		Flags:  []cli.Flag{cmdutil.TenantFlag()},
-		Action: func(c *cli.Context) error { return withID(c, f, opts, showRun) },
+		Action: func(c *cli.Context) error { return cmdutil.WithID(c, f, opts, showRun) },
 	}
 }
 
-func showRun(ctx context.Context, opts *idOptions) error {
+func showRun(ctx context.Context, opts *cmdutil.IDOptions) error {
 	s, err := opts.Client.GetSource(ctx, opts.ID)
 	if err != nil {
 		return err
@@ -119,7 +102,7 @@ func showRun(ctx context.Context, opts *idOptions) error {
 }
 
 func newDeleteCmd(f *cmdutil.Factory) *cli.Command {
-	opts := &idOptions{}
+	opts := &cmdutil.IDOptions{}
 	return &cli.Command{
 		Name:  "delete",
 		Usage: "Delete a source (refused while it has snapshots or active jobs)",
@@ -128,11 +111,11 @@ func newDeleteCmd(f *cmdutil.Factory) *cli.Command {
 Examples:
    xv source delete src_01J...`,
 		Flags:  []cli.Flag{cmdutil.TenantFlag()},
-		Action: func(c *cli.Context) error { return withID(c, f, opts, deleteRun) },
+		Action: func(c *cli.Context) error { return cmdutil.WithID(c, f, opts, deleteRun) },
 	}
 }
 
-func deleteRun(ctx context.Context, opts *idOptions) error {
+func deleteRun(ctx context.Context, opts *cmdutil.IDOptions) error {
 	if err := opts.Client.DeleteSource(ctx, opts.ID); err != nil {
 		return err
 	}
