@@ -29,6 +29,8 @@ func main() {
 			&cli.IntFlag{Name: "concurrency", EnvVars: []string{"XV_CONCURRENCY"}, Value: 2, Usage: "jobs run at once"},
 			&cli.DurationFlag{Name: "shutdown-grace", EnvVars: []string{"XV_SHUTDOWN_GRACE"}, Value: 30 * time.Second, Usage: "on SIGTERM, how long running jobs may finish before they are aborted"},
 			&cli.StringFlag{Name: "log-level", EnvVars: []string{"XV_LOG_LEVEL"}, Value: "info", Usage: "debug, info, warn or error"},
+			&cli.StringFlag{Name: "download-listen", EnvVars: []string{"XV_DOWNLOAD_LISTEN"}, Value: agent.DefaultDownloadListen, Usage: "address serving restore downloads (GET /download/{token}); empty: none"},
+			&cli.StringFlag{Name: "public-url", EnvVars: []string{"XV_PUBLIC_URL"}, Usage: "base URL of download links, as users reach this agent (default http://{download-listen})"},
 		},
 		Action: run,
 	}
@@ -59,5 +61,8 @@ func run(c *cli.Context) error {
 		Concurrency:   c.Int("concurrency"),
 		ShutdownGrace: c.Duration("shutdown-grace"),
 		Logger:        log,
+
+		DownloadListen: c.String("download-listen"),
+		PublicURL:      c.String("public-url"),
 	})
 }

@@ -16,7 +16,8 @@ import (
 // in-process with its state in DIR/agent and snapshots in DIR/backups,
 // enrolling it with a one-use token on first start. wg is done when the agent
 // has stopped, so main can wait for its running jobs to hand back.
-func devAgent(dataDir string, log *slog.Logger, wg *sync.WaitGroup) func(ctx context.Context, hubURL, adminToken string) error {
+// downloadListen is where it serves restore downloads ("" = the default).
+func devAgent(dataDir, downloadListen string, log *slog.Logger, wg *sync.WaitGroup) func(ctx context.Context, hubURL, adminToken string) error {
 	return func(ctx context.Context, hubURL, adminToken string) error {
 		cfg := agent.Config{
 			HubURL:        hubURL,
@@ -25,6 +26,9 @@ func devAgent(dataDir string, log *slog.Logger, wg *sync.WaitGroup) func(ctx con
 			StorageDir:    filepath.Join(dataDir, "backups"),
 			ShutdownGrace: 8 * time.Second, // within the hub's 10 s shutdown timeout
 			Logger:        log.With("component", "agent"),
+
+			DownloadListen:         downloadListen,
+			DownloadListenOptional: downloadListen == agent.DefaultDownloadListen,
 		}
 		if !agent.Enrolled(cfg.StateDir) {
 			tok, err := sdk.New(hubURL, adminToken).CreateEnrollmentToken(ctx, sdk.CreateEnrollmentTokenRequest{

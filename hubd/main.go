@@ -51,6 +51,7 @@ func devFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "dev", Usage: "run self-contained: SQLite, generated KEK and admin token in --data-dir"},
 		&cli.StringFlag{Name: "data-dir", Value: hub.DefaultDataDir, Usage: "dev mode's data directory", EnvVars: []string{"XV_DATA_DIR"}},
 		&cli.BoolFlag{Name: "no-agent", Usage: "dev mode: do not run the embedded agent (snapshots in DIR/backups)"},
+		&cli.StringFlag{Name: "download-listen", Value: "127.0.0.1:8082", Usage: "dev mode: where the embedded agent serves restore downloads"},
 	}
 }
 
@@ -66,6 +67,10 @@ func serveFlags() []cli.Flag {
 			Usage: "file holding the base64 KEK (mode 0600); or set XV_KEK (several comma-separated: the first encrypts)"},
 		&cli.StringFlag{Name: "listen", Value: hub.DefaultListen, EnvVars: []string{"XV_LISTEN"}, Usage: "HTTP listen address"},
 		&cli.DurationFlag{Name: "lease", Value: hub.DefaultLease, EnvVars: []string{"XV_LEASE"}, Usage: "job lease duration"},
+		&cli.DurationFlag{Name: "retention-interval", Value: hub.DefaultRetentionInterval, EnvVars: []string{"XV_RETENTION_INTERVAL"},
+			Usage: "how often every source's retention policy is applied (also after each backup)"},
+		&cli.DurationFlag{Name: "scheduler-interval", Value: hub.DefaultSchedulerInterval, EnvVars: []string{"XV_SCHEDULER_INTERVAL"},
+			Usage: "how often the scheduler looks for due schedule slots"},
 		&cli.BoolFlag{Name: "migrate", EnvVars: []string{"XV_MIGRATE"}, Usage: "apply pending database migrations at start"},
 		&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"XV_LOG_LEVEL"}, Usage: "debug, info, warn or error"},
 		&cli.StringFlag{Name: "log-format", Value: "text", EnvVars: []string{"XV_LOG_FORMAT"}, Usage: "text or json"},
@@ -82,6 +87,7 @@ func runServe(c *cli.Context) error {
 		Migrate: c.Bool("migrate"), Dev: c.Bool("dev"), DataDir: c.String("data-dir"),
 		Version: version, Log: log, Stdout: os.Stdout,
 	}
+	cfg.RetentionInterval, cfg.SchedulerInterval = c.Duration("retention-interval"), c.Duration("scheduler-interval")
 	if !cfg.Dev {
 		if cfg.Keys, err = hub.LoadKeys(os.Getenv("XV_KEK"), c.String("kek-file")); err != nil {
 			return err
@@ -89,7 +95,7 @@ func runServe(c *cli.Context) error {
 	}
 	if cfg.Dev && !c.Bool("no-agent") {
 		var agentDone sync.WaitGroup
-		cfg.OnReady = devAgent(cfg.DataDir, log, &agentDone)
+		cfg.OnReady = devAgent(cfg.DataDir, c.String("download-listen"), log, &agentDone)
 		cfg.BeforeShutdown = func(ctx context.Context) { waitGroup(ctx, &agentDone) }
 	}
 	return hub.Run(c.Context, cfg)

@@ -109,6 +109,7 @@ type CompleteRequest struct {
 	Warnings     []string        `json:"warnings,omitempty"`
 	Progress     *Progress       `json:"progress,omitempty"`
 	Snapshot     *SnapshotReport `json:"snapshot,omitempty"` // backup jobs that completed
+	Restore      *RestoreReport  `json:"restore,omitempty"`  // restore jobs that completed
 }
 
 // SnapshotReport is what a completed backup produced.

@@ -225,7 +225,28 @@ type SSHConfig struct {
 	Paths    []string `json:"paths"`
 	Exclude  []string `json:"exclude,omitempty"`
 	HostKey  string   `json:"host_key,omitempty"` // pinned "SHA256:…"
+	// Transfer is how files are pulled: TransferAuto (default when empty),
+	// TransferExec or TransferSFTP; see docs/transfer.md.
+	Transfer string `json:"transfer,omitempty"`
+	// Compression is the zstd effort: CompressionFastest, CompressionDefault
+	// (when empty), CompressionBetter or CompressionNone; see docs/performance.md.
+	Compression string `json:"compression,omitempty"`
 }
+
+// Transfer modes of ssh/sftp sources (SSHConfig.Transfer).
+const (
+	TransferAuto = "auto" // stream a remote tar where the account allows it, else SFTP
+	TransferExec = "exec" // stream a remote tar; fail when the account cannot run one
+	TransferSFTP = "sftp" // walk the tree over SFTP
+)
+
+// Compression levels of a source (SSHConfig.Compression).
+const (
+	CompressionFastest = "fastest"
+	CompressionDefault = "default"
+	CompressionBetter  = "better"
+	CompressionNone    = "none" // stored: zstd frames of raw blocks
+)
 
 type CreateSourceRequest struct {
 	Type         SourceType      `json:"type"`
@@ -250,6 +271,9 @@ type Progress struct {
 	BytesWritten int64  `json:"bytes_written"`
 	CurrentPath  string `json:"current_path,omitempty"`
 	Warnings     int64  `json:"warnings"`
+	// TransferMode is how the source's files were pulled ("exec", "sftp"),
+	// once the agent has chosen.
+	TransferMode string `json:"transfer_mode,omitempty"`
 }
 
 // Job is one unit of work for an agent.

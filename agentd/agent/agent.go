@@ -36,6 +36,15 @@ type Config struct {
 	ClaimWait         time.Duration // long-poll wait, default 30s
 	RenewInterval     time.Duration // default 5s
 	HeartbeatInterval time.Duration // default 15s
+
+	// Restore downloads (GET /download/{token}). DownloadListen "" serves
+	// none; PublicURL is the links' base (default http://{listen address}).
+	// DownloadListenOptional logs instead of failing when the address is
+	// taken (hubd --dev's embedded agent).
+	DownloadListen         string
+	PublicURL              string
+	DownloadListenOptional bool
+	CleanupInterval        time.Duration // expired restores, default 1m
 }
 
 func (c *Config) setDefaults() error {
@@ -66,6 +75,9 @@ func (c *Config) setDefaults() error {
 	if c.HeartbeatInterval <= 0 {
 		c.HeartbeatInterval = 15 * time.Second
 	}
+	if c.CleanupInterval <= 0 {
+		c.CleanupInterval = time.Minute
+	}
 	return nil
 }
 
@@ -77,11 +89,15 @@ type Agent struct {
 	hub   *sdk.Client
 	store *storage.Store
 
+	downloads *downloads // nil: no download server, restores fail
+
 	mu      sync.Mutex
 	running map[string]context.CancelFunc // job id → abort
 }
 
-func capabilities() []string { return []string{"backup:ssh", "backup:sftp", "delete_snapshot"} }
+func capabilities() []string {
+	return []string{"backup:ssh", "backup:sftp", "delete_snapshot", "restore"}
+}
 
 // Run enrolls (first start), then serves jobs until ctx ends. On ctx end it
 // stops claiming, gives running jobs ShutdownGrace to finish, then aborts
@@ -94,6 +110,11 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	stopDownloads, err := a.startDownloads(ctx)
+	if err != nil {
+		return err
+	}
+	defer stopDownloads()
 	return a.serve(ctx)
 }
 

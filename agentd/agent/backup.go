@@ -45,12 +45,16 @@ func (a *Agent) backup(ctx context.Context, l *lease) (*sdk.SnapshotReport, erro
 	if err != nil {
 		return nil, err
 	}
+	opts, err := archiveOptions(j)
+	if err != nil {
+		return nil, err
+	}
 	started := time.Now().UTC()
 	p, err := a.store.Begin(snapshotIDs(j))
 	if err != nil {
 		return nil, fmt.Errorf("prepare snapshot dir: %w", err)
 	}
-	w, err := archive.NewWriter(&countingWriter{w: p, n: &l.bytesWritten}, recipient, archive.Options{})
+	w, err := archive.NewWriter(&countingWriter{w: p, n: &l.bytesWritten}, recipient, opts)
 	if err != nil {
 		p.Abort()
 		return nil, fmt.Errorf("start artifact: %w", err)
@@ -72,6 +76,10 @@ func (a *Agent) backup(ctx context.Context, l *lease) (*sdk.SnapshotReport, erro
 		DurationMS: finished.Sub(started).Milliseconds(), Warnings: l.warningList(),
 	}
 	manifest.SetResult(res)
+	manifest.Level = opts.LevelName()
+	if tm := l.transferMode.Load(); tm != nil {
+		manifest.TransferMode = *tm
+	}
 	meta := archive.Meta{TenantID: j.TenantID, SourceID: j.SourceID, SnapshotID: j.SnapshotID, JobID: j.ID, AgentID: a.st.AgentID, CreatedAt: finished}
 	dir, err := p.Commit(manifest, meta)
 	if err != nil {
@@ -145,3 +153,4 @@ func (s *archiveSink) Put(e connector.Entry, body io.Reader) error {
 
 func (s *archiveSink) Warn(path string, err error) { s.l.warn(path, err) }
 func (s *archiveSink) Progress(path string)        { s.l.currentPath.Store(&path) }
+func (s *archiveSink) TransferMode(mode string)    { s.l.transferMode.Store(&mode) }

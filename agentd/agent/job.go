@@ -29,10 +29,13 @@ type lease struct {
 
 	filesDone, bytesRead, bytesWritten, warnCount atomic.Int64
 	currentPath                                   atomic.Pointer[string]
+	transferMode                                  atomic.Pointer[string] // ssh/sftp: "exec" or "sftp", once chosen
 
 	mu       sync.Mutex
 	warnings []string
 	expires  time.Time
+
+	restoreReport *sdk.RestoreReport // a restore job's published result
 }
 
 const maxWarningsKept = 200
@@ -44,6 +47,9 @@ func (l *lease) progress() sdk.Progress {
 	}
 	if cp := l.currentPath.Load(); cp != nil {
 		p.CurrentPath = *cp
+	}
+	if tm := l.transferMode.Load(); tm != nil {
+		p.TransferMode = *tm
 	}
 	return p
 }
@@ -134,6 +140,8 @@ func (a *Agent) runJob(ctx context.Context, j *sdk.ClaimedJob) {
 		report, err = a.backup(jobCtx, l)
 	case sdk.JobDeleteSnapshot:
 		err = a.deleteSnapshot(l)
+	case sdk.JobRestore:
+		err = a.restore(jobCtx, l)
 	default:
 		err = fmt.Errorf("job type %q is not supported by this agent: %w", j.Type, connector.ErrPermanent)
 	}
@@ -150,6 +158,7 @@ func (a *Agent) finish(ctx context.Context, l *lease, report *sdk.SnapshotReport
 	req.Progress = &p
 	switch {
 	case errors.Is(cause, errLeaseLost):
+		a.removeRestore(l)
 		log.Warn("job aborted: lease lost; output removed")
 		return
 	case errors.Is(cause, errCancelRequested):
@@ -161,13 +170,14 @@ func (a *Agent) finish(ctx context.Context, l *lease, report *sdk.SnapshotReport
 		req.Status, req.ErrorMessage = sdk.JobFailed, err.Error()
 		req.Permanent = errors.Is(err, connector.ErrPermanent)
 	default:
-		req.Status, req.Snapshot = sdk.JobCompleted, report
+		req.Status, req.Snapshot, req.Restore = sdk.JobCompleted, report, l.restoreReport
 	}
 	if cerr := a.complete(ctx, l, req); cerr != nil {
 		log.Error("could not report job end; removing its output", "err", cerr)
 		if report != nil {
 			a.removeSnapshot(l)
 		}
+		a.removeRestore(l)
 		return
 	}
 	log.Info("job ended", "status", req.Status, "error", req.ErrorMessage, "files", p.FilesDone, "bytes_written", p.BytesWritten)

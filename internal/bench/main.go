@@ -43,8 +43,9 @@ func main() {
 	sizeFlag := flag.String("size", "1GiB", "total dataset size (e.g. 256MiB, 1GiB)")
 	flag.Uint64Var(&o.seed, "seed", 1, "dataset seed")
 	flag.IntVar(&o.runs, "runs", 1, "runs per mode; the run with the median wall time is reported")
-	flag.StringVar(&o.modes, "modes", "xvault,baseline", "comma-separated modes to run: xvault, baseline")
-	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the first xVault run to this file")
+	flag.StringVar(&o.modes, "modes", "exec,sftp,baseline",
+		"comma-separated modes: exec, sftp (xVault with that transfer), pull (xVault's sftp connector alone, bodies discarded), baseline")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the first run of each xVault mode to FILE.MODE")
 	flag.StringVar(&o.overlay, "overlay", "", "go build -overlay file whose replacements also apply to the xVault child (try a change without editing the tree)")
 	flag.Parse()
 	var err error
@@ -82,6 +83,10 @@ func run(ctx context.Context, o options, stdout, log io.Writer) error {
 		return err
 	}
 	defer cleanup()
+	if facts.Session, err = sessionSetup(ctx, e); err != nil {
+		return err
+	}
+	facts.ServerMeter = e.server.Method
 	samples, notes, err := runModes(ctx, o, e, m, log)
 	if err != nil {
 		return err
@@ -103,22 +108,7 @@ func runModes(ctx context.Context, o options, e *env, m datasetManifest, log io.
 	for r := range o.runs {
 		for _, mode := range modes {
 			fmt.Fprintf(log, "run %d/%d: %s (load %s) ...\n", r+1, o.runs, mode, loadAverage())
-			var (
-				s   sample
-				err error
-			)
-			switch strings.TrimSpace(mode) {
-			case "xvault":
-				profile := ""
-				if r == 0 {
-					profile = o.cpuProfile
-				}
-				s, err = runXVault(ctx, e, r, profile, r == 0)
-			case "baseline":
-				s, err = runBaseline(ctx, e, m.Files+1, r == 0) // +1: MANIFEST.json
-			default:
-				return nil, nil, fmt.Errorf("unknown mode %q (want xvault or baseline)", mode)
-			}
+			s, err := runMode(ctx, o, e, m, strings.TrimSpace(mode), r)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -135,6 +125,25 @@ func runModes(ctx context.Context, o options, e *env, m datasetManifest, log io.
 		out = append(out, median(all[mode]))
 	}
 	return out, notes, nil
+}
+
+// runMode runs one mode once; the first run (r == 0) is verified and profiled.
+func runMode(ctx context.Context, o options, e *env, m datasetManifest, mode string, r int) (sample, error) {
+	first := r == 0
+	profile := ""
+	if first && o.cpuProfile != "" {
+		profile = o.cpuProfile + "." + mode
+	}
+	switch mode {
+	case "sftp", "exec":
+		return runXVault(ctx, e, r, xvRun{transfer: mode, cpuProfile: profile, verify: first})
+	case "pull":
+		return runXVault(ctx, e, r, xvRun{transfer: "sftp", pullOnly: true})
+	case "baseline":
+		return runBaseline(ctx, e, m.Files+1, first) // +1: MANIFEST.json
+	default:
+		return sample{}, fmt.Errorf("unknown mode %q (want sftp, exec, pull or baseline)", mode)
+	}
 }
 
 // setup empties the work directory, starts sshd, writes the client key,
@@ -160,11 +169,13 @@ func setup(ctx context.Context, work, dataset, overlay string) (*env, func(), er
 	if e.srv, err = sshd.Launch(filepath.Join(work, "sshd"), sshd.Options{}); err != nil {
 		return nil, nil, fmt.Errorf("start sshd: %w", err)
 	}
+	e.server = newServerMeter(e.srv.PID())
+	cleanup := func() { e.srv.Stop(); e.server.close(); _ = os.RemoveAll(work) }
 	if err := os.WriteFile(e.keyFile, e.srv.ClientKey, 0o600); err != nil {
-		e.srv.Stop()
+		cleanup()
 		return nil, nil, err
 	}
-	return e, func() { e.srv.Stop(); _ = os.RemoveAll(work) }, nil
+	return e, cleanup, nil
 }
 
 func checkTools() error {

@@ -25,16 +25,15 @@ type usage struct {
 	LoadBefore string  // /proc/loadavg's first three fields before the run
 }
 
-// measure runs cmd to completion and returns what it cost. serverPID is the
-// listening sshd: once its connection processes ended and were reaped, the
-// growth of its children's CPU time is the server's share.
-func measure(cmd *exec.Cmd, serverPID int) (usage, error) {
+// measure runs cmd to completion and returns what it cost; server measures
+// the sshd side.
+func measure(cmd *exec.Cmd, server *serverMeter) (usage, error) {
 	u := usage{LoadBefore: loadAverage()}
 	before, err := machineBusy()
 	if err != nil {
 		return u, err
 	}
-	serverBefore, err := reapedChildrenCPU(serverPID)
+	serverBefore, err := server.read()
 	if err != nil {
 		return u, err
 	}
@@ -46,8 +45,7 @@ func measure(cmd *exec.Cmd, serverPID int) (usage, error) {
 		return u, err
 	}
 	u.MachineCPU = after - before
-	waitNoChildren(serverPID, 10*time.Second)
-	serverAfter, err := reapedChildrenCPU(serverPID)
+	serverAfter, err := server.read()
 	if err != nil {
 		return u, err
 	}
@@ -86,41 +84,6 @@ func machineBusy() (float64, error) {
 	return float64(ticks) / clockTicks, nil
 }
 
-// reapedChildrenCPU returns cutime+cstime of pid in seconds: the CPU time of
-// its children that ended and were waited for (and of theirs, recursively).
-func reapedChildrenCPU(pid int) (float64, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, fmt.Errorf("read sshd's CPU time: %w", err)
-	}
-	s := string(data)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:]) // f[0] is field 3, "state"
-	if len(f) < 15 {
-		return 0, fmt.Errorf("unexpected /proc/%d/stat %q", pid, s)
-	}
-	var ticks uint64
-	for _, i := range []int{13, 14} { // fields 16 cutime and 17 cstime
-		n, err := strconv.ParseUint(f[i], 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("parse /proc/%d/stat: %w", pid, err)
-		}
-		ticks += n
-	}
-	return float64(ticks) / clockTicks, nil
-}
-
-// waitNoChildren waits until pid has no child processes (the connection
-// processes of sshd ended), or timeout.
-func waitNoChildren(pid int, timeout time.Duration) {
-	name := fmt.Sprintf("/proc/%d/task/%d/children", pid, pid)
-	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		data, err := os.ReadFile(name)
-		if err != nil || len(bytes.TrimSpace(data)) == 0 {
-			return
-		}
-	}
-}
-
 func loadAverage() string {
 	data, err := os.ReadFile("/proc/loadavg")
 	if err != nil {
@@ -135,14 +98,16 @@ func loadAverage() string {
 
 // machineFacts describes where the numbers come from.
 type machineFacts struct {
-	CPUs      int
-	CPUModel  string
-	MemTotal  string
-	Kernel    string
-	Go        string
-	SSHD      string
-	Tools     string
-	LoadStart string
+	CPUs        int
+	CPUModel    string
+	MemTotal    string
+	Kernel      string
+	Go          string
+	SSHD        string
+	Tools       string
+	LoadStart   string
+	Session     usage  // one `ssh HOST true`
+	ServerMeter string // how server CPU is measured
 }
 
 func gatherFacts() machineFacts {

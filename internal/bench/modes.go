@@ -24,7 +24,8 @@ type env struct {
 	work     string // scratch directory (outputs, keys, child binary)
 	dataset  string // absolute path of the dataset directory
 	srv      *sshd.Server
-	keyFile  string // the client key, for ssh -i
+	server   *serverMeter // CPU of srv and its processes
+	keyFile  string       // the client key, for ssh -i
 	identity *age.X25519Identity
 	child    string // path of the built xVault child
 	overlay  string // the -overlay the child was built with, if any
@@ -91,40 +92,55 @@ func readOverlay(name string) (map[string]string, error) {
 	return o.Replace, nil
 }
 
-// runXVault backs the dataset up with the child and, if verify is set,
+// xvRun says how to run the xVault child once.
+type xvRun struct {
+	transfer   string // "sftp" or "exec"
+	pullOnly   bool   // connector alone, bodies discarded
+	cpuProfile string
+	verify     bool // check the artifact with the identity
+}
+
+func (x xvRun) mode() string {
+	if x.pullOnly {
+		return "xVault " + x.transfer + " pull only"
+	}
+	return "xVault " + x.transfer
+}
+
+// runXVault backs the dataset up with the child and, if x.verify is set,
 // checks the artifact with the identity. The artifact is removed afterwards.
-func runXVault(ctx context.Context, e *env, run int, cpuProfile string, verify bool) (sample, error) {
+func runXVault(ctx context.Context, e *env, run int, x xvRun) (sample, error) {
 	store := filepath.Join(e.work, "store-"+strconv.Itoa(run))
 	defer os.RemoveAll(store)
 	spec := hotpath.Spec{
 		Host: e.srv.Host, Port: e.srv.Port, User: e.srv.User, PrivateKey: e.srv.ClientKey,
-		HostKey: e.srv.HostKeyFingerprint, Paths: []string{e.dataset},
-		Recipient: e.identity.Recipient().String(), StoreDir: store, CPUProfile: cpuProfile,
+		HostKey: e.srv.HostKeyFingerprint, Paths: []string{e.dataset}, Transfer: x.transfer,
+		Recipient: e.identity.Recipient().String(), StoreDir: store, CPUProfile: x.cpuProfile, PullOnly: x.pullOnly,
 	}
 	in, _ := json.Marshal(spec)
 	var stdout bytes.Buffer
 	cmd := exec.CommandContext(ctx, e.child)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(in), &stdout, os.Stderr
-	use, err := measure(cmd, e.srv.PID())
+	use, err := measure(cmd, e.server)
 	if err != nil {
-		return sample{}, fmt.Errorf("xVault child: %w", err)
+		return sample{}, fmt.Errorf("%s: child: %w", x.mode(), err)
 	}
 	var res hotpath.Result
 	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
-		return sample{}, fmt.Errorf("xVault child result: %w", err)
+		return sample{}, fmt.Errorf("%s: child result: %w", x.mode(), err)
 	}
-	mode := "xVault"
+	mode := x.mode()
 	if e.overlay != "" {
 		mode += " (-overlay)"
 	}
 	s := sample{mode: mode, use: use, outBytes: res.Artifact.StoredBytes,
 		detail: fmt.Sprintf("pull+archive %.1fs, commit (fsync) %.2fs, %d files, %d warnings",
 			res.PullSeconds, res.CommitSeconds, res.Artifact.Files, res.Warnings)}
-	if verify {
+	if x.verify && !x.pullOnly {
 		if err := verifyArtifact(ctx, res, e.identity); err != nil {
 			return s, err
 		}
-		s.detail += ", artifact verified"
+		s.detail += ", artifact verified (archive.VerifyFile with the identity)"
 	}
 	return s, nil
 }
@@ -146,13 +162,27 @@ func verifyArtifact(ctx context.Context, res hotpath.Result, id age.Identity) er
 	return nil
 }
 
+// sshCommand is the ssh client invocation of the baseline, up to the remote command.
+func sshCommand(e *env) string {
+	return fmt.Sprintf("ssh -c aes128-gcm@openssh.com -i %s -p %d -o StrictHostKeyChecking=no "+
+		"-o UserKnownHostsFile=/dev/null -o BatchMode=yes -o LogLevel=ERROR %s@%s",
+		shellQuote(e.keyFile), e.srv.Port, e.srv.User, e.srv.Host)
+}
+
 // baselineScript is the reference pipeline of the issue.
 func baselineScript(e *env, out string) string {
-	return fmt.Sprintf("ssh -c aes128-gcm@openssh.com -i %s -p %d -o StrictHostKeyChecking=no "+
-		"-o UserKnownHostsFile=/dev/null -o BatchMode=yes -o LogLevel=ERROR %s@%s tar cf - -C / %s "+
-		"| zstd -3 -T0 -q | age -r %s > %s",
-		shellQuote(e.keyFile), e.srv.Port, e.srv.User, e.srv.Host,
-		shellQuote(strings.TrimPrefix(e.dataset, "/")), e.identity.Recipient(), shellQuote(out))
+	return fmt.Sprintf("%s tar cf - -C / %s | zstd -3 -T0 -q | age -r %s > %s",
+		sshCommand(e), shellQuote(strings.TrimPrefix(e.dataset, "/")), e.identity.Recipient(), shellQuote(out))
+}
+
+// sessionSetup measures `ssh HOST true`: the fixed cost of one exec session
+// (handshake, and the login shell with its rc files on the server).
+func sessionSetup(ctx context.Context, e *env) (usage, error) {
+	u, err := measure(exec.CommandContext(ctx, "sh", "-c", sshCommand(e)+" true"), e.server)
+	if err != nil {
+		return u, fmt.Errorf("ssh %s true: %w", e.srv.Host, err)
+	}
+	return u, nil
 }
 
 // runBaseline runs the pipeline under sh; sh's rusage covers the whole
@@ -163,7 +193,7 @@ func runBaseline(ctx context.Context, e *env, wantFiles int64, verify bool) (sam
 	defer os.Remove(out)
 	cmd := exec.CommandContext(ctx, "sh", "-c", baselineScript(e, out))
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	use, err := measure(cmd, e.srv.PID())
+	use, err := measure(cmd, e.server)
 	if err != nil {
 		return sample{}, fmt.Errorf("baseline pipeline: %w", err)
 	}

@@ -34,6 +34,9 @@ func printReport(w io.Writer, f machineFacts, m datasetManifest, samples []sampl
 	fmt.Fprintf(w, "\nMachine: %d CPUs, %s, %s RAM, Linux %s, %s; %s; %s\n",
 		f.CPUs, f.CPUModel, f.MemTotal, f.Kernel, f.Go, f.SSHD, f.Tools)
 	fmt.Fprintf(w, "Load average at start: %s\n", f.LoadStart)
+	fmt.Fprintf(w, "One `ssh HOST true` (exec session setup, incl. the login shell's rc files): %.2fs wall, %.2fs server CPU\n",
+		f.Session.Wall.Seconds(), f.Session.ServerCPU)
+	fmt.Fprintf(w, "Server CPU measured with: %s\n", f.ServerMeter)
 	fmt.Fprintf(w, "Dataset: %d files, %s (seed %d); median of %d run(s) per mode\n\n", m.Files, mib(m.Bytes), m.Seed, runs)
 	var base *sample
 	for i := range samples {

@@ -18,6 +18,10 @@ const (
 	// WindowSize is the zstd window the writer uses; it bounds the memory
 	// needed to compress and to decompress an artifact.
 	WindowSize = 8 << 20
+	// concurrentWindow is the window with Options.ConcurrentBlocks: the
+	// encoder compresses sections of 4 windows in parallel and holds a few
+	// of them per goroutine, so the window bounds its memory.
+	concurrentWindow = 2 << 20
 	// maxReadWindow is the largest zstd window the reader accepts.
 	maxReadWindow = 64 << 20
 	// ioBufferSize is the size of the buffered writes to the destination and
@@ -33,6 +37,16 @@ type Options struct {
 	Level zstd.EncoderLevel
 	// Concurrency is the number of zstd encoder goroutines; zero means 2.
 	Concurrency int
+	// NoCompression stores the tar in raw zstd blocks: still a zstd stream
+	// that any decoder reads, at the cost of a copy.
+	NoCompression bool
+	// CompressAll turns off the detection of incompressible data (see
+	// detect.go): every byte then goes through the encoder.
+	CompressAll bool
+	// ConcurrentBlocks compresses sections of the stream on Concurrency
+	// goroutines at once (klauspost's WithConcurrentBlocks) with a 2 MiB
+	// window, which bounds the memory this takes.
+	ConcurrentBlocks bool
 }
 
 func (o Options) withDefaults() Options {
@@ -43,6 +57,31 @@ func (o Options) withDefaults() Options {
 		o.Concurrency = 2
 	}
 	return o
+}
+
+// LevelName is the name of the compression effort as the manifest records
+// it: "none", or the zstd level's name (fastest, default, better, best).
+func (o Options) LevelName() string {
+	if o.NoCompression {
+		return "none"
+	}
+	return o.withDefaults().Level.String()
+}
+
+// ParseCompression maps a source's compression setting ("", fastest,
+// default, better, none) onto writer options.
+func ParseCompression(name string) (Options, error) {
+	switch name {
+	case "", "default":
+		return Options{Level: zstd.SpeedDefault}, nil
+	case "fastest":
+		return Options{Level: zstd.SpeedFastest}, nil
+	case "better":
+		return Options{Level: zstd.SpeedBetterCompression}, nil
+	case "none":
+		return Options{NoCompression: true}, nil
+	}
+	return Options{}, fmt.Errorf("archive: compression %q must be fastest, default, better or none", name)
 }
 
 // Result describes a finished artifact.
@@ -60,16 +99,17 @@ type Result struct {
 // Memory use is bounded by the zstd window and the buffers, whatever the
 // amount of data. A Writer is not safe for concurrent use.
 type Writer struct {
-	tw     *tar.Writer
-	tarCnt *countWriter
-	zw     *zstd.Encoder
-	aw     io.WriteCloser
-	buf    *bufio.Writer
-	out    *countWriter
-	sum    hash.Hash
-	res    Result
-	err    error // sticky: the first failure poisons the writer
-	closed bool
+	tw      *tar.Writer
+	tarCnt  *countWriter
+	frames  *frames
+	sampler *sampler // nil: no detection of incompressible data
+	aw      io.WriteCloser
+	buf     *bufio.Writer
+	out     *countWriter
+	sum     hash.Hash
+	res     Result
+	err     error // sticky: the first failure poisons the writer
+	closed  bool
 }
 
 // NewWriter starts an artifact encrypted to recipient, written to dst.
@@ -88,18 +128,53 @@ func NewWriter(dst io.Writer, recipient age.Recipient, opts Options) (*Writer, e
 		return nil, fmt.Errorf("archive: start age encryption: %w", err)
 	}
 	w.aw = aw
-	w.zw, err = zstd.NewWriter(aw,
-		zstd.WithEncoderLevel(opts.Level),
-		zstd.WithEncoderConcurrency(opts.Concurrency),
-		zstd.WithWindowSize(WindowSize),
-		zstd.WithEncoderCRC(true),
-	)
-	if err != nil {
-		return nil, fmt.Errorf("archive: start zstd encoder: %w", err)
+	w.frames = &frames{dst: aw}
+	if opts.NoCompression {
+		w.frames.inRaw = true
+		if err := w.frames.raw.start(aw); err != nil {
+			return nil, fmt.Errorf("archive: start stored frame: %w", err)
+		}
+	} else if err := w.startEncoder(opts); err != nil {
+		return nil, err
 	}
-	w.tarCnt = &countWriter{w: w.zw}
+	w.tarCnt = &countWriter{w: w.frames}
 	w.tw = tar.NewWriter(w.tarCnt)
 	return w, nil
+}
+
+func (w *Writer) startEncoder(opts Options) error {
+	window := WindowSize
+	if opts.ConcurrentBlocks {
+		window = concurrentWindow
+	}
+	zw, err := zstd.NewWriter(w.aw,
+		zstd.WithEncoderLevel(opts.Level),
+		zstd.WithEncoderConcurrency(opts.Concurrency),
+		zstd.WithWindowSize(window),
+		zstd.WithEncoderCRC(true),
+		zstd.WithConcurrentBlocks(opts.ConcurrentBlocks),
+	)
+	if err != nil {
+		return fmt.Errorf("archive: start zstd encoder: %w", err)
+	}
+	w.frames.zw = zw
+	if !opts.CompressAll {
+		if w.sampler, err = newSampler(); err != nil {
+			_ = zw.Close()
+			return err
+		}
+	}
+	return nil
+}
+
+// release stops the encoders' goroutines after a failure.
+func (w *Writer) release() {
+	if w.frames.zw != nil {
+		_ = w.frames.zw.Close()
+	}
+	if w.sampler != nil {
+		_ = w.sampler.enc.Close()
+	}
 }
 
 // Add appends one entry. hdr.Name must pass [ValidName] (a directory may end
@@ -143,40 +218,16 @@ func (w *Writer) add(hdr *tar.Header, body io.Reader) error {
 	if h.Typeflag != tar.TypeReg {
 		return nil
 	}
-	if err := copyBody(w.tw, body, h.Name, h.Size); err != nil {
+	copy := copyBody
+	if w.sampler != nil && h.Size >= detectMinFile && body != nil {
+		copy = func(_ *tar.Writer, body io.Reader, name string, size int64) error { return w.copyDetect(body, name, size) }
+	}
+	if err := copy(w.tw, body, h.Name, h.Size); err != nil {
 		return err
 	}
 	w.res.Files++
 	w.res.PlainBytes += h.Size
 	return nil
-}
-
-// copyBody copies exactly size bytes of body into tw and checks that body
-// has nothing more to give.
-func copyBody(tw *tar.Writer, body io.Reader, name string, size int64) error {
-	if size == 0 && body == nil {
-		return nil
-	}
-	n, err := io.CopyN(tw, body, size)
-	if err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("archive: add %q: copy body after %d of %d bytes: %w", name, n, size, err)
-	}
-	if n < size {
-		return fmt.Errorf("archive: add %q: body yielded %d bytes, header says %d", name, n, size)
-	}
-	var one [1]byte
-	for {
-		k, err := body.Read(one[:])
-		if k > 0 {
-			return fmt.Errorf("archive: add %q: body yielded more than the %d bytes of its header", name, size)
-		}
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("archive: add %q: read end of body: %w", name, err)
-		}
-	}
 }
 
 // Close finishes the tar, zstd and age streams, flushes the buffered output
@@ -189,7 +240,7 @@ func (w *Writer) Close() (Result, error) {
 	}
 	w.closed = true
 	if w.err != nil {
-		_ = w.zw.Close() // release the encoder goroutines; the artifact is void anyway
+		w.release() // the artifact is void anyway
 		return Result{}, w.err
 	}
 	steps := []struct {
@@ -197,22 +248,30 @@ func (w *Writer) Close() (Result, error) {
 		fn   func() error
 	}{
 		{"finish tar", w.tw.Close},
-		{"finish zstd", w.zw.Close},
+		{"finish zstd", w.frames.close},
 		{"finish age", w.aw.Close},
 		{"flush output", w.buf.Flush},
 	}
 	for _, s := range steps {
 		if err := s.fn(); err != nil {
 			w.err = fmt.Errorf("archive: close: %s: %w", s.what, err)
-			_ = w.zw.Close()
+			w.release()
 			return Result{}, w.err
 		}
 	}
 	w.res.TarBytes = w.tarCnt.n
 	w.res.StoredBytes = w.out.n
 	w.res.SHA256 = hex.EncodeToString(w.sum.Sum(nil))
+	if w.sampler != nil {
+		_ = w.sampler.enc.Close()
+	}
 	return w.res, nil
 }
+
+// RawBytes is how many bytes of the tar stream were stored in raw zstd
+// blocks (not compressed) so far: data found incompressible, or everything
+// with Options.NoCompression.
+func (w *Writer) RawBytes() int64 { return w.frames.rawBytes }
 
 // countWriter counts the bytes written through it.
 type countWriter struct {

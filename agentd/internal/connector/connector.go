@@ -45,6 +45,13 @@ type Sink interface {
 	Progress(path string)
 }
 
+// TransferReporter is implemented by sinks that record how a connector
+// moved the data ("exec", "sftp"); a connector that has several ways calls
+// TransferMode once, before the first entry.
+type TransferReporter interface {
+	TransferMode(mode string)
+}
+
 // Connector pulls one source into a sink.
 type Connector interface {
 	Pull(ctx context.Context, sink Sink) error

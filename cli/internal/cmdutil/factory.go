@@ -139,6 +139,9 @@ func (f *Factory) Client(c *cli.Context) (*sdk.Client, error) {
 // Printer returns the output printer for the -o/--format flag.
 func (f *Factory) Printer(c *cli.Context) (*output.Printer, error) {
 	v, _ := FlagString(c, "format", "o")
+	if c.Command != nil && hasOutputFormat(c.Command) {
+		v = ownFormat(c)
+	}
 	format, err := output.ParseFormat(v)
 	if err != nil {
 		return nil, &UsageError{Err: err}
@@ -172,4 +175,30 @@ func (f *Factory) Explain(err error) error {
 		return WithHint(err, "a platform-admin token must name the tenant: --tenant ID or XV_TENANT=ID")
 	}
 	return err
+}
+
+// OutputFormatFlag is the name -o has on a command with its own --format
+// flag (xv snapshot restore --format zip).
+const OutputFormatFlag = "output-format"
+
+func hasOutputFormat(cmd *cli.Command) bool {
+	for _, fl := range cmd.Flags {
+		if slices.Contains(fl.Names(), OutputFormatFlag) {
+			return true
+		}
+	}
+	return false
+}
+
+// ownFormat is -o on such a command, else -o/--format given before its name.
+func ownFormat(c *cli.Context) string {
+	if set := c.LocalFlagNames(); slices.Contains(set, OutputFormatFlag) || slices.Contains(set, "o") {
+		return c.String(OutputFormatFlag)
+	}
+	for _, x := range c.Lineage()[1:] {
+		if set := x.LocalFlagNames(); slices.Contains(set, "format") || slices.Contains(set, "o") {
+			return x.String("format")
+		}
+	}
+	return ""
 }

@@ -175,6 +175,11 @@ func (s *Server) complete(ctx context.Context, c *call) (int, any, error) {
 		if job.Type == store.JobTypeBackup && job.Status == store.JobCompleted && p.Snapshot == nil {
 			return fieldError("snapshot", "is required when a backup completes")
 		}
+		if job.Type == store.JobTypeRestore {
+			if err := s.recordRestoreEnd(ctx, tx, job, req.Restore); err != nil {
+				return err
+			}
+		}
 		return s.audit(ctx, tx, c, auditEntry{TenantID: job.TenantID, Action: "job.complete", ObjectType: "job",
 			ObjectID: job.ID, Details: map[string]any{"status": req.Status, "job_status": job.Status,
 				"attempt": job.Attempt, "lease_epoch": req.LeaseEpoch}})
@@ -184,6 +189,9 @@ func (s *Server) complete(ctx context.Context, c *call) (int, any, error) {
 	}
 	if job.Status == store.JobQueued {
 		s.cfg.Waker.Notify(ctx) // re-queued for another attempt
+	}
+	if job.Type == store.JobTypeBackup && job.Status == store.JobCompleted && job.SourceID != nil {
+		s.retention.Trigger(job.TenantID, *job.SourceID) // apply the source's retention policy
 	}
 	return http.StatusOK, jobOut(job), nil
 }

@@ -32,6 +32,9 @@ func (s *Server) completeParams(c *call, req *sdk.CompleteRequest) (*store.Compl
 	if req.Snapshot != nil && req.Status != sdk.JobCompleted {
 		f.Add("snapshot", "is only for completed jobs")
 	}
+	if req.Restore != nil && req.Status != sdk.JobCompleted {
+		f.Add("restore", "is only for completed jobs")
+	}
 	var snap *store.Snapshot
 	if req.Snapshot != nil {
 		snap = snapshotIn(f, req.Snapshot)

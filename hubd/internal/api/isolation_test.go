@@ -16,6 +16,8 @@ import (
 type tenantB struct {
 	*tenantFixture
 	TokenID, Job, Snapshot, Agent string
+	Restore                       string
+	Schedule                      string
 }
 
 // isolationCase says how a route must answer tenant A's owner calling it
@@ -63,18 +65,46 @@ var isolationCases = map[string]isolationCase{
 	"GET /api/v1/snapshots/{id}":    {want: 404},
 	"GET /api/v1/audit":             {want: 200},
 
+	"POST /api/v1/snapshots/{id}/restore": {want: 404, body: func(*tenantB) any { return sdk.CreateRestoreRequest{} }},
+	"GET /api/v1/restores":                {want: 200},
+	"GET /api/v1/restores/{id}":           {want: 404},
+	"GET /api/v1/admin/settings":          {want: 403},
+	"GET /api/v1/admin/settings/{id}":     {want: 403},
+	"PUT /api/v1/admin/settings/{id}":     {want: 403, body: func(*tenantB) any { return sdk.PutSettingRequest{Value: "2"} }},
+
+	"GET /api/v1/sources/{id}/retention":         {want: 404},
+	"PUT /api/v1/sources/{id}/retention":         {want: 404, body: func(*tenantB) any { return sdk.RetentionPolicy{KeepLastN: 1} }},
+	"GET /api/v1/sources/{id}/retention/preview": {want: 404},
+	"POST /api/v1/schedules": {want: 404, body: func(b *tenantB) any {
+		return sdk.CreateScheduleRequest{SourceID: b.Source, Cron: "* * * * *"}
+	}},
+	"GET /api/v1/schedules":         {want: 200},
+	"GET /api/v1/schedules/{id}":    {want: 404},
+	"PUT /api/v1/schedules/{id}":    {want: 404, body: func(*tenantB) any { return sdk.UpdateScheduleRequest{Enabled: new(bool)} }},
+	"DELETE /api/v1/schedules/{id}": {want: 404},
+	"DELETE /api/v1/snapshots/{id}": {want: 404},
+	"POST /api/v1/retention/simulate": {want: 200, body: func(*tenantB) any {
+		return sdk.SimulateRetentionRequest{Snapshots: []sdk.SimulatedSnapshot{{CreatedAt: time.Now()}}}
+	}},
+	"POST /api/v1/admin/retention/run":      {want: 403},
+	"POST /api/v1/admin/retention/run/{id}": {want: 403},
+
 	"POST /api/v1/agents/enrollment-tokens": {want: 403, body: func(*tenantB) any { return sdk.CreateEnrollmentTokenRequest{} }},
 	"GET /api/v1/agents/enrollment-tokens":  {want: 403},
 	"GET /api/v1/agents":                    {want: 403},
 	"GET /api/v1/agents/{id}":               {want: 403},
 
-	"POST /api/v1/agent/enroll":                {want: 401, body: func(*tenantB) any { return sdk.EnrollRequest{Name: "x"} }},
-	"POST /api/v1/agent/heartbeat":             {want: 403, body: func(*tenantB) any { return sdk.HeartbeatRequest{} }},
-	"POST /api/v1/agent/jobs/claim":            {want: 403, body: func(*tenantB) any { return sdk.ClaimRequest{WaitSeconds: 1} }},
-	"POST /api/v1/agent/jobs/{id}/renew":       {want: 403, body: func(*tenantB) any { return sdk.RenewRequest{LeaseEpoch: 1} }},
-	"POST /api/v1/agent/jobs/{id}/credentials": {want: 403, body: func(*tenantB) any { return sdk.LeaseRef{LeaseEpoch: 1} }},
-	"POST /api/v1/agent/jobs/{id}/host-key":    {want: 403, body: func(*tenantB) any { return sdk.HostKeyReport{LeaseEpoch: 1, Fingerprint: fp1} }},
-	"POST /api/v1/agent/jobs/{id}/complete":    {want: 403, body: func(*tenantB) any { return sdk.CompleteRequest{LeaseEpoch: 1, Status: sdk.JobFailed} }},
+	"POST /api/v1/agent/enroll":                    {want: 401, body: func(*tenantB) any { return sdk.EnrollRequest{Name: "x"} }},
+	"POST /api/v1/agent/heartbeat":                 {want: 403, body: func(*tenantB) any { return sdk.HeartbeatRequest{} }},
+	"POST /api/v1/agent/jobs/claim":                {want: 403, body: func(*tenantB) any { return sdk.ClaimRequest{WaitSeconds: 1} }},
+	"POST /api/v1/agent/jobs/{id}/renew":           {want: 403, body: func(*tenantB) any { return sdk.RenewRequest{LeaseEpoch: 1} }},
+	"POST /api/v1/agent/jobs/{id}/credentials":     {want: 403, body: func(*tenantB) any { return sdk.LeaseRef{LeaseEpoch: 1} }},
+	"POST /api/v1/agent/jobs/{id}/host-key":        {want: 403, body: func(*tenantB) any { return sdk.HostKeyReport{LeaseEpoch: 1, Fingerprint: fp1} }},
+	"POST /api/v1/agent/jobs/{id}/complete":        {want: 403, body: func(*tenantB) any { return sdk.CompleteRequest{LeaseEpoch: 1, Status: sdk.JobFailed} }},
+	"POST /api/v1/agent/jobs/{id}/tenant-identity": {want: 403, body: func(*tenantB) any { return sdk.LeaseRef{LeaseEpoch: 1} }},
+	"POST /api/v1/agent/restores/{id}/downloads": {want: 403, body: func(*tenantB) any {
+		return sdk.DownloadReport{RemoteAddr: "1.2.3.4", Bytes: 1, Status: 200}
+	}},
 }
 
 // pathIDs maps a route's resource onto B's object of that kind.
@@ -83,6 +113,8 @@ func (b *tenantB) idFor(pattern string) string {
 		"/api/v1/tenants/": b.ID, "/api/v1/tokens/": b.TokenID, "/api/v1/credentials/": b.Credential,
 		"/api/v1/sources/": b.Source, "/api/v1/jobs/": b.Job, "/api/v1/snapshots/": b.Snapshot,
 		"/api/v1/agents/": b.Agent, "/api/v1/agent/jobs/": b.Job,
+		"/api/v1/schedules/": b.Schedule, "/api/v1/admin/retention/run/": b.Source,
+		"/api/v1/restores/": b.Restore, "/api/v1/agent/restores/": b.Restore, "/api/v1/admin/settings/": "max_download_size_mb",
 	} {
 		if strings.HasPrefix(pattern, prefix) {
 			return id
@@ -105,13 +137,20 @@ func (e *testEnv) setupTenantB() *tenantB {
 			StartedAt: time.Now(), FinishedAt: time.Now()}}, 200, nil)
 	b.Snapshot = done.SnapshotID
 	b.Job = e.claimOne(b.tenantFixture, ag).ID // left running
+	var rs sdk.Restore
+	e.call("POST", "/api/v1/snapshots/"+b.Snapshot+"/restore", b.Owner, sdk.CreateRestoreRequest{}, 201, &rs)
+	b.Restore = rs.ID // left queued
+	var sch sdk.Schedule
+	e.call("POST", "/api/v1/schedules", b.Owner, sdk.CreateScheduleRequest{SourceID: b.Source, Cron: "0 3 * * *",
+		RetentionPolicy: &sdk.RetentionPolicy{KeepLastN: 3}}, 201, &sch)
+	b.Schedule = sch.ID
 	return b
 }
 
 func TestTenantIsolation(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, e *testEnv) {
 		a, b := e.newTenant("alpha"), e.setupTenantB()
-		bIDs := []string{b.ID, b.TokenID, b.Credential, b.Source, b.Job, b.Snapshot}
+		bIDs := []string{b.ID, b.TokenID, b.Credential, b.Source, b.Job, b.Snapshot, b.Restore, b.Schedule}
 		before := e.snapshotCounts()
 		for _, rt := range e.srv.Routes() {
 			key := rt.Method + " " + rt.Pattern

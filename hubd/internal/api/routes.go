@@ -55,6 +55,7 @@ type Route struct {
 // Routes is the route table: every route of the API, in one place.
 func (s *Server) Routes() []Route {
 	const get, post, patch, del = http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete
+	const put = http.MethodPut
 	return []Route{
 		{Method: get, Pattern: "/healthz", Access: AccessPublic, handle: s.healthz},
 		{Method: get, Pattern: "/readyz", Access: AccessPublic, handle: s.readyz},
@@ -80,6 +81,18 @@ func (s *Server) Routes() []Route {
 		{Method: get, Pattern: "/api/v1/sources/{id}", Access: AccessTenantRead, handle: s.getSource},
 		{Method: patch, Pattern: "/api/v1/sources/{id}", Access: AccessTenantWrite, handle: s.updateSource},
 		{Method: del, Pattern: "/api/v1/sources/{id}", Access: AccessTenantWrite, handle: s.deleteSource},
+		{Method: get, Pattern: "/api/v1/sources/{id}/retention", Access: AccessTenantRead, handle: s.getRetention},
+		{Method: http.MethodPut, Pattern: "/api/v1/sources/{id}/retention", Access: AccessTenantWrite, handle: s.putRetention},
+		{Method: get, Pattern: "/api/v1/sources/{id}/retention/preview", Access: AccessTenantRead, handle: s.previewRetention},
+
+		{Method: post, Pattern: "/api/v1/schedules", Access: AccessTenantWrite, handle: s.createSchedule},
+		{Method: get, Pattern: "/api/v1/schedules", Access: AccessTenantRead, handle: s.listSchedules},
+		{Method: get, Pattern: "/api/v1/schedules/{id}", Access: AccessTenantRead, handle: s.getSchedule},
+		{Method: http.MethodPut, Pattern: "/api/v1/schedules/{id}", Access: AccessTenantWrite, handle: s.updateSchedule},
+		{Method: del, Pattern: "/api/v1/schedules/{id}", Access: AccessTenantWrite, handle: s.deleteSchedule},
+		{Method: post, Pattern: "/api/v1/retention/simulate", Access: AccessOperator, handle: s.simulateRetention},
+		{Method: post, Pattern: "/api/v1/admin/retention/run", Access: AccessPlatform, handle: s.runRetention},
+		{Method: post, Pattern: "/api/v1/admin/retention/run/{id}", Access: AccessPlatform, handle: s.runRetentionSource},
 
 		{Method: post, Pattern: "/api/v1/jobs", Access: AccessTenantWrite, handle: s.createJob},
 		{Method: get, Pattern: "/api/v1/jobs", Access: AccessTenantRead, handle: s.listJobs},
@@ -88,6 +101,14 @@ func (s *Server) Routes() []Route {
 
 		{Method: get, Pattern: "/api/v1/snapshots", Access: AccessTenantRead, handle: s.listSnapshots},
 		{Method: get, Pattern: "/api/v1/snapshots/{id}", Access: AccessTenantRead, handle: s.getSnapshot},
+		{Method: del, Pattern: "/api/v1/snapshots/{id}", Access: AccessTenantWrite, handle: s.deleteSnapshot},
+		{Method: post, Pattern: "/api/v1/snapshots/{id}/restore", Access: AccessTenantWrite, handle: s.createRestore},
+		{Method: get, Pattern: "/api/v1/restores", Access: AccessTenantRead, handle: s.listRestores},
+		{Method: get, Pattern: "/api/v1/restores/{id}", Access: AccessTenantRead, handle: s.getRestore},
+
+		{Method: get, Pattern: "/api/v1/admin/settings", Access: AccessPlatform, handle: s.listSettings},
+		{Method: get, Pattern: "/api/v1/admin/settings/{id}", Access: AccessPlatform, handle: s.getSetting},
+		{Method: put, Pattern: "/api/v1/admin/settings/{id}", Access: AccessPlatform, handle: s.putSetting},
 
 		{Method: get, Pattern: "/api/v1/audit", Access: AccessTenantRead, PlatformWide: true, handle: s.listAudit},
 
@@ -103,5 +124,7 @@ func (s *Server) Routes() []Route {
 		{Method: post, Pattern: "/api/v1/agent/jobs/{id}/credentials", Access: AccessAgent, handle: s.releaseCredentials},
 		{Method: post, Pattern: "/api/v1/agent/jobs/{id}/host-key", Access: AccessAgent, handle: s.reportHostKey},
 		{Method: post, Pattern: "/api/v1/agent/jobs/{id}/complete", Access: AccessAgent, handle: s.complete},
+		{Method: post, Pattern: "/api/v1/agent/jobs/{id}/tenant-identity", Access: AccessAgent, handle: s.releaseTenantIdentity},
+		{Method: post, Pattern: "/api/v1/agent/restores/{id}/downloads", Access: AccessAgent, handle: s.reportDownload},
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/xvault/xvault/hubd/internal/auth"
+	"github.com/xvault/xvault/hubd/internal/retention"
 	"github.com/xvault/xvault/hubd/internal/store"
 )
 
@@ -55,6 +56,9 @@ type Config struct {
 	Now func() time.Time
 	// Registry receives the API's metrics; default a fresh registry.
 	Registry *prometheus.Registry
+	// Retention applies retention policies (on demand, previews, and after
+	// each successful backup); default a runner that is not started.
+	Retention RetentionRunner
 }
 
 // Server is the hub's HTTP API.
@@ -68,6 +72,8 @@ type Server struct {
 
 	stopOnce sync.Once
 	stopping chan struct{} // closed by BeginShutdown: long polls return
+
+	retention RetentionRunner // Config.Retention or a runner that is not started
 }
 
 // New builds the API server and its router.
@@ -95,6 +101,12 @@ func New(cfg Config) *Server {
 		stopping: make(chan struct{}),
 	}
 	s.resolver = &auth.Resolver{DB: cfg.DB, Now: s.now}
+	s.retention = cfg.Retention
+	if s.retention == nil {
+		r := retention.NewRunner(cfg.DB, cfg.Waker, cfg.Log)
+		r.Now = cfg.Now
+		s.retention = r
+	}
 	s.metrics = newMetrics(cfg.Registry, s)
 	s.mux = http.NewServeMux()
 	for _, rt := range s.Routes() {

@@ -24,6 +24,10 @@ const (
 	DefaultLease           = 60 * time.Second
 	DefaultDataDir         = "./xvault-data"
 	DefaultShutdownTimeout = 10 * time.Second
+	// DefaultRetentionInterval: how often every source's policy is applied.
+	DefaultRetentionInterval = 6 * time.Hour
+	// DefaultSchedulerInterval: how often due schedule slots are looked for.
+	DefaultSchedulerInterval = 5 * time.Second
 )
 
 // Config is everything Run needs.
@@ -36,6 +40,11 @@ type Config struct {
 	Listen string
 	// Lease is how long a claim or renewal holds a job.
 	Lease time.Duration
+	// RetentionInterval is how often every source's retention policy is
+	// applied (XV_RETENTION_INTERVAL); it also runs after each backup.
+	RetentionInterval time.Duration
+	// SchedulerInterval is how often the scheduler looks for due slots.
+	SchedulerInterval time.Duration
 	// Migrate applies pending migrations at start; otherwise a schema that
 	// is behind refuses to start. Dev mode always migrates.
 	Migrate bool
@@ -80,6 +89,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.Stdout == nil {
 		c.Stdout = os.Stdout
+	}
+	if c.RetentionInterval <= 0 {
+		c.RetentionInterval = DefaultRetentionInterval
+	}
+	if c.SchedulerInterval <= 0 {
+		c.SchedulerInterval = DefaultSchedulerInterval
 	}
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = DefaultShutdownTimeout

@@ -10,6 +10,8 @@ import (
 
 	"github.com/xvault/xvault/hubd/internal/api"
 	"github.com/xvault/xvault/hubd/internal/queue"
+	"github.com/xvault/xvault/hubd/internal/retention"
+	"github.com/xvault/xvault/hubd/internal/schedule"
 	"github.com/xvault/xvault/hubd/internal/store"
 )
 
@@ -89,8 +91,10 @@ func serve(ctx context.Context, cfg Config, db *store.DB, ln net.Listener, admin
 	defer cancel()
 	notifier := queue.NewNotifier(db, cfg.Log)
 	go func() { _ = notifier.Listen(ctx) }()
+	retainer := retention.NewRunner(db, notifier, cfg.Log)
+	retainer.Interval = cfg.RetentionInterval
 	apiSrv := api.New(api.Config{DB: db, Keys: cfg.Keys, Waker: notifier, Log: cfg.Log, Version: cfg.Version,
-		Lease: cfg.Lease, Backoff: queue.Backoff})
+		Lease: cfg.Lease, Backoff: queue.Backoff, Retention: retainer})
 	httpSrv := &http.Server{Handler: apiSrv.Handler(), ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout: 2 * time.Minute}
 	serveErr := make(chan error, 1)
@@ -100,6 +104,12 @@ func serve(ctx context.Context, cfg Config, db *store.DB, ln net.Listener, admin
 	rescuer.Backoff = queue.Backoff
 	rescuer.Start(ctx)
 	defer rescuer.Stop()
+
+	scheduler := &schedule.Scheduler{DB: db, Waker: notifier, Log: cfg.Log, Interval: cfg.SchedulerInterval}
+	scheduler.Start(ctx)
+	defer scheduler.Stop()
+	retainer.Start(ctx)
+	defer retainer.Stop()
 
 	hubURL := "http://" + ln.Addr().String()
 	cfg.Log.Info("hub listening", "url", hubURL, "database", db.DialectName, "version", cfg.Version,

@@ -178,8 +178,10 @@ type Restore struct {
 	Paths             json.RawMessage `bun:"paths,type:jsonb"`
 	Status            string          `bun:"status"`
 	SizeBytes         int64           `bun:"size_bytes"`
-	DownloadTokenHash []byte          `bun:"download_token_hash"`
-	DownloadURL       *string         `bun:"download_url"`
+	DownloadTokenHash []byte          `bun:"download_token_hash"`   // sha256 of the token
+	TokenSealed       []byte          `bun:"download_token_sealed"` // the token sealed with the KEK, AD = keys.DownloadTokenAD
+	TokenKEKID        *string         `bun:"download_token_kek_id"`
+	DownloadURL       *string         `bun:"download_url"` // the agent's URL base, without the token
 	ExpiresAt         *time.Time      `bun:"expires_at"`
 	ErrorMessage      *string         `bun:"error_message"`
 	CreatedAt         time.Time       `bun:"created_at"`

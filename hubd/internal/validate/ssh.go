@@ -43,6 +43,16 @@ func SSHConfig(raw []byte) (*sdk.SSHConfig, Fields) {
 	if c.HostKey != "" && !HostKeyFingerprint(c.HostKey) {
 		f.Add("host_key", `must be "SHA256:" followed by 43 base64 characters (as ssh-keygen -lf prints)`)
 	}
+	switch c.Transfer {
+	case "", sdk.TransferAuto, sdk.TransferExec, sdk.TransferSFTP:
+	default:
+		f.Add("transfer", "must be auto, exec or sftp (empty means auto)")
+	}
+	switch c.Compression {
+	case "", sdk.CompressionFastest, sdk.CompressionDefault, sdk.CompressionBetter, sdk.CompressionNone:
+	default:
+		f.Add("compression", "must be fastest, default, better or none (empty means default)")
+	}
 	if len(f) > 0 {
 		return nil, f
 	}
@@ -50,7 +60,7 @@ func SSHConfig(raw []byte) (*sdk.SSHConfig, Fields) {
 }
 
 // sshConfigKeys are the JSON names of sdk.SSHConfig's fields.
-var sshConfigKeys = []string{"host", "port", "username", "paths", "exclude", "host_key"}
+var sshConfigKeys = []string{"host", "port", "username", "paths", "exclude", "host_key", "transfer", "compression"}
 
 // exactKeys rejects keys that encoding/json would match case-insensitively
 // ("Host", "usernAme"): a config is stored as given, so it must use the

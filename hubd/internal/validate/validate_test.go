@@ -35,6 +35,12 @@ func TestSSHConfig(t *testing.T) {
 		{"bad host key", `{"host":"h","username":"u","paths":["/"],"host_key":"SHA256:short"}`, []string{"host_key"}},
 		{"unknown field", `{"host":"h","username":"u","paths":["/"],"password":"x"}`, []string{"password"}},
 		{"case variant key", `{"host":"h","usernAme":"u","paths":["/"]}`, []string{"usernAme"}},
+		{"transfer and compression", `{"host":"h","username":"u","paths":["/"],"transfer":"exec","compression":"none"}`, nil},
+		{"every transfer", `{"host":"h","username":"u","paths":["/"],"transfer":"sftp","compression":"better"}`, nil},
+		{"bad transfer", `{"host":"h","username":"u","paths":["/"],"transfer":"scp"}`, []string{"transfer"}},
+		{"transfer case", `{"host":"h","username":"u","paths":["/"],"transfer":"EXEC"}`, []string{"transfer"}},
+		{"bad compression", `{"host":"h","username":"u","paths":["/"],"compression":"max"}`, []string{"compression"}},
+		{"compression key case", `{"host":"h","username":"u","paths":["/"],"Compression":"none"}`, []string{"Compression"}},
 		{"not an object", `["h"]`, []string{""}},
 		{"trailing", `{"host":"h","username":"u","paths":["/"]} 1`, []string{""}},
 	}
@@ -119,6 +125,8 @@ func FuzzValidateSSHConfig(f *testing.F) {
 		require.NotEmpty(t, cfg.Host)
 		require.NotEmpty(t, cfg.Username)
 		require.NotEmpty(t, cfg.Paths)
+		require.Contains(t, []string{"", "auto", "exec", "sftp"}, cfg.Transfer)
+		require.Contains(t, []string{"", "fastest", "default", "better", "none"}, cfg.Compression)
 		for _, p := range cfg.Paths {
 			require.True(t, strings.HasPrefix(p, "/") && path.Clean(p) == p && !strings.Contains(p, ".."+"/"), p)
 		}

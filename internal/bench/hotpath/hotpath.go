@@ -28,6 +28,11 @@ type Spec struct {
 	Recipient  string   `json:"recipient"` // age X25519 recipient
 	StoreDir   string   `json:"store_dir"` // agentd storage root, empty
 	CPUProfile string   `json:"cpu_profile,omitempty"`
+	// Transfer is the connector's transfer: "sftp" or "exec" (remote tar).
+	Transfer string `json:"transfer"`
+	// PullOnly discards what the connector yields: no tar, zstd, age or
+	// storage. It splits the cost between transport and archive.
+	PullOnly bool `json:"pull_only,omitempty"`
 }
 
 // Result is what the child writes as JSON on stdout once the snapshot is committed.

@@ -1,5 +1,8 @@
-// Package sftp is the connector that pulls files from a server over SSH/SFTP
-// (OpenSSH's sftp subsystem or any SFTP v3 server).
+// Package sftp is the connector of ssh/sftp sources: it pulls files from a
+// server over SSH, either over SFTP (OpenSSH's sftp subsystem or any SFTP v3
+// server) or, where the account may run commands, as a tar stream made on the
+// server and re-validated here (package sshexec). Config.Transfer chooses;
+// see docs/transfer.md. Both transfers archive the same entries.
 //
 // # What is archived
 //
@@ -56,9 +59,23 @@ import (
 	"strings"
 	"time"
 
+	pkgsftp "github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
 
 	"github.com/xvault/xvault/agentd/internal/connector"
+	"github.com/xvault/xvault/agentd/internal/connector/sshconn"
+	"github.com/xvault/xvault/agentd/internal/connector/sshexec"
+)
+
+// Transfer modes (Config.Transfer).
+const (
+	// TransferAuto probes once per pull and streams a remote tar when the
+	// account may run a usable tar, else uses SFTP.
+	TransferAuto = "auto"
+	// TransferExec streams a remote tar; the pull fails when it cannot.
+	TransferExec = "exec"
+	// TransferSFTP walks the tree over SFTP.
+	TransferSFTP = "sftp"
 )
 
 // Config is what to pull and from where. It holds no secret.
@@ -71,14 +88,13 @@ type Config struct {
 	// HostKey is the pinned host key fingerprint ("SHA256:…", as
 	// ssh.FingerprintSHA256 prints it), or "" to trust on first use.
 	HostKey string
+	// Transfer is TransferAuto, TransferExec or TransferSFTP; "" means
+	// TransferSFTP (the agent passes the source's setting, default auto).
+	Transfer string
 }
 
 // Credential authenticates the SSH session. It is never written to disk or logged.
-type Credential struct {
-	Password   string
-	PrivateKey []byte // PEM or OpenSSH format
-	Passphrase string // for an encrypted PrivateKey
-}
+type Credential = sshconn.Credential
 
 // Options tune the connector.
 type Options struct {
@@ -99,19 +115,16 @@ type Options struct {
 }
 
 const (
-	defaultPort          = 22
 	defaultFilesInFlight = 16
-	defaultDialTimeout   = 30 * time.Second
 	defaultSmallFileMax  = 1 << 20
 	defaultBufferBudget  = 32 << 20
 	maxSmallFileMax      = 64 << 20
 )
 
-// Connector pulls one SFTP source. It implements connector.Connector.
+// Connector pulls one ssh/sftp source. It implements connector.Connector.
 type Connector struct {
 	cfg    Config
-	cred   Credential
-	signer ssh.Signer // parsed cred.PrivateKey, or nil
+	dialer *sshconn.Dialer
 	opts   Options
 	log    *slog.Logger
 }
@@ -121,21 +134,27 @@ var _ connector.Connector = (*Connector)(nil)
 // New validates cfg and cred and returns a connector. Invalid input is
 // reported with an error wrapping connector.ErrPermanent.
 func New(cfg Config, cred Credential, opts Options) (*Connector, error) {
-	if err := validate(&cfg, cred, opts); err != nil {
+	if err := validate(&cfg); err != nil {
 		return nil, fmt.Errorf("sftp source: %w: %w", err, connector.ErrPermanent)
 	}
-	var signer ssh.Signer
-	if len(cred.PrivateKey) > 0 {
-		var err error
-		if signer, err = parseKey(cred); err != nil {
-			return nil, fmt.Errorf("sftp source: %w: %w", err, connector.ErrPermanent)
-		}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
+	port := cfg.Port
+	if port == 0 {
+		port = 22
+	}
+	log = log.With("connector", "sftp", "host", cfg.Host, "port", port)
+	dialer, err := sshconn.NewDialer(
+		sshconn.Config{Host: cfg.Host, Port: cfg.Port, Username: cfg.Username, HostKey: cfg.HostKey},
+		cred, sshconn.Options{OnHostKey: opts.OnHostKey, Logger: log, DialTimeout: opts.DialTimeout})
+	if err != nil {
+		return nil, fmt.Errorf("sftp source: %w", err)
+	}
+	cfg.Port = dialer.Port()
 	if opts.FilesInFlight <= 0 {
 		opts.FilesInFlight = defaultFilesInFlight
-	}
-	if opts.DialTimeout <= 0 {
-		opts.DialTimeout = defaultDialTimeout
 	}
 	if opts.SmallFileMax <= 0 {
 		opts.SmallFileMax = defaultSmallFileMax
@@ -146,34 +165,21 @@ func New(cfg Config, cred Credential, opts Options) (*Connector, error) {
 	}
 	// The budget must hold at least the largest buffer, or the walk would wait forever.
 	opts.BufferBudget = max(opts.BufferBudget, int64(classSize(int(opts.SmallFileMax)+1)))
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	log = log.With("connector", "sftp", "host", cfg.Host, "port", cfg.Port)
-	return &Connector{cfg: cfg, cred: cred, signer: signer, opts: opts, log: log}, nil
+	return &Connector{cfg: cfg, dialer: dialer, opts: opts, log: log}, nil
 }
 
-// validate checks cfg and normalises its port and paths in place.
-func validate(cfg *Config, cred Credential, opts Options) error {
-	switch {
-	case cfg.Host == "":
-		return errors.New("host is required")
-	case cfg.Port < 0 || cfg.Port > 65535:
-		return fmt.Errorf("port %d out of range 1-65535", cfg.Port)
-	case cfg.Username == "":
-		return errors.New("username is required")
-	case len(cfg.Paths) == 0:
-		return errors.New("at least one path is required")
-	case cred.Password == "" && len(cred.PrivateKey) == 0:
-		return errors.New("a password or a private key is required")
-	case cfg.HostKey != "" && !strings.HasPrefix(cfg.HostKey, "SHA256:"):
-		return fmt.Errorf("host key %q is not a SHA256 fingerprint (hint: ssh-keygen -lf key.pub prints one)", cfg.HostKey)
-	case cfg.HostKey == "" && opts.OnHostKey == nil:
-		return errors.New("no pinned host key and no way to record one (set Options.OnHostKey)")
+// validate checks the parts of cfg the dialer does not and normalises its
+// paths and transfer mode in place.
+func validate(cfg *Config) error {
+	switch cfg.Transfer {
+	case "":
+		cfg.Transfer = TransferSFTP
+	case TransferAuto, TransferExec, TransferSFTP:
+	default:
+		return fmt.Errorf("transfer %q must be auto, exec or sftp", cfg.Transfer)
 	}
-	if cfg.Port == 0 {
-		cfg.Port = defaultPort
+	if len(cfg.Paths) == 0 {
+		return errors.New("at least one path is required")
 	}
 	paths := make([]string, len(cfg.Paths))
 	for i, p := range cfg.Paths {
@@ -191,20 +197,28 @@ func validate(cfg *Config, cred Credential, opts Options) error {
 	return nil
 }
 
-// Pull connects, walks every configured path and hands the entries to sink in
+func (c *Connector) addr() string { return c.dialer.Addr() }
+
+// Pull connects, chooses the transfer, and hands the entries to sink in
 // order. Cancelling ctx closes the connection and returns ctx's error.
 func (c *Connector) Pull(ctx context.Context, sink connector.Sink) error {
-	sess, err := c.dial(ctx)
+	client, err := c.dialer.Dial(ctx)
 	if err != nil {
 		return err
 	}
-	defer sess.close()
-	stop := context.AfterFunc(ctx, sess.close) // unblocks every pending request
+	closeOnce := onceCloser(client)
+	defer closeOnce()
+	stop := context.AfterFunc(ctx, closeOnce) // unblocks every pending request
 	defer stop()
 	start := time.Now()
-	c.log.Debug("connected", "user", c.cfg.Username)
-	err = pull(ctx, sess.sftp, sink, c.pullOptions())
-	c.log.Debug("pull ended", "duration", time.Since(start), "error", err)
+	mode, tar, err := c.chooseTransfer(ctx, client)
+	if err == nil {
+		if r, ok := sink.(connector.TransferReporter); ok {
+			r.TransferMode(mode)
+		}
+		err = c.pullWith(ctx, client, sink, mode, tar)
+	}
+	c.log.Debug("pull ended", "transfer", mode, "duration", time.Since(start), "error", err)
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return fmt.Errorf("pull %s: %w", c.addr(), ctxErr)
 	}
@@ -212,6 +226,18 @@ func (c *Connector) Pull(ctx context.Context, sink connector.Sink) error {
 		return fmt.Errorf("pull %s: %w", c.addr(), err)
 	}
 	return nil
+}
+
+func (c *Connector) pullWith(ctx context.Context, client *ssh.Client, sink connector.Sink, mode string, t sshexec.Tar) error {
+	if mode == TransferExec {
+		return sshexec.Pull(ctx, client, sink, c.execOptions(t))
+	}
+	sc, err := pkgsftp.NewClient(client, pkgsftp.UseConcurrentReads(true), pkgsftp.UseFstat(true))
+	if err != nil {
+		return fmt.Errorf("start sftp: %w (hint: is the sftp subsystem enabled in sshd_config?)", err)
+	}
+	defer sc.Close()
+	return pull(ctx, sc, sink, c.pullOptions())
 }
 
 func (c *Connector) pullOptions() pullOptions {

@@ -3,8 +3,6 @@ package sftp
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"io"
 	"io/fs"
 	"strings"
@@ -12,7 +10,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"golang.org/x/crypto/ssh"
 
 	"github.com/xvault/xvault/agentd/internal/connector"
 )
@@ -160,27 +157,4 @@ func TestPermMode(t *testing.T) {
 	require.Equal(t, fs.FileMode(0o755)|fs.ModeSetuid, permMode(0o104755))
 	require.Equal(t, fs.FileMode(0o777)|fs.ModeSticky, permMode(0o041777))
 	require.Equal(t, fs.FileMode(0o2750)&fs.ModePerm|fs.ModeSetgid, permMode(0o2750))
-}
-
-func TestHostKeyPinnedAfterFirstUse(t *testing.T) {
-	t.Parallel()
-	newKey := func() ssh.PublicKey {
-		pub, _, err := ed25519.GenerateKey(rand.Reader)
-		require.NoError(t, err)
-		k, err := ssh.NewPublicKey(pub)
-		require.NoError(t, err)
-		return k
-	}
-	first, other := newKey(), newKey()
-	cfg, cred, _ := validCfg()
-	cfg.HostKey = ""
-	var calls []string
-	c, err := New(cfg, cred, Options{OnHostKey: func(fp string) error { calls = append(calls, fp); return nil }})
-	require.NoError(t, err)
-	cb := c.hostKeyCallback()
-	require.NoError(t, cb("h:22", nil, first))
-	require.NoError(t, cb("h:22", nil, first)) // re-key
-	var changed *hostKeyChangedError
-	require.ErrorAs(t, cb("h:22", nil, other), &changed)
-	require.Equal(t, []string{ssh.FingerprintSHA256(first)}, calls)
 }

@@ -14,6 +14,7 @@ import (
 	pkgsftp "github.com/pkg/sftp"
 
 	"github.com/xvault/xvault/agentd/internal/connector"
+	"github.com/xvault/xvault/agentd/internal/connector/sshconn"
 )
 
 // POSIX file type bits as SFTP v3 carries them in the permissions field.
@@ -33,21 +34,7 @@ type walker struct {
 }
 
 // normaliseRoots sorts the roots and drops duplicates and roots inside another root.
-func normaliseRoots(paths []string) []string {
-	roots := slices.Clone(paths)
-	slices.Sort(roots)
-	roots = slices.Compact(roots)
-	var kept []string
-	for _, r := range roots {
-		inside := slices.ContainsFunc(kept, func(k string) bool {
-			return k == "/" || strings.HasPrefix(r, k+"/")
-		})
-		if !inside {
-			kept = append(kept, r)
-		}
-	}
-	return kept
-}
+func normaliseRoots(paths []string) []string { return sshconn.NormaliseRoots(paths) }
 
 func (w *walker) run(ctx context.Context, roots []string) error {
 	for _, r := range normaliseRoots(roots) {
@@ -58,18 +45,7 @@ func (w *walker) run(ctx context.Context, roots []string) error {
 	return nil
 }
 
-func (w *walker) excluded(p string) bool {
-	base := path.Base(p)
-	for _, pat := range w.exclude {
-		if ok, _ := path.Match(pat, p); ok { // patterns were validated by New
-			return true
-		}
-		if ok, _ := path.Match(pat, base); ok {
-			return true
-		}
-	}
-	return false
-}
+func (w *walker) excluded(p string) bool { return sshconn.Excluded(w.exclude, p) }
 
 func (w *walker) root(ctx context.Context, p string) error {
 	if p == "/" {
@@ -91,12 +67,7 @@ func (w *walker) root(ctx context.Context, p string) error {
 // emitParents emits the directories above root p that were not emitted yet.
 // They are Stat-ed: a parent that is a symlink is archived as its directory.
 func (w *walker) emitParents(ctx context.Context, p string) error {
-	var dirs []string
-	for d := path.Dir(p); d != "/"; d = path.Dir(d) {
-		dirs = append(dirs, d)
-	}
-	slices.Reverse(dirs)
-	for _, d := range dirs {
+	for _, d := range sshconn.Parents(p) {
 		if w.parents[d] {
 			continue
 		}
@@ -231,19 +202,7 @@ func specialKind(fi os.FileInfo) string {
 }
 
 // permMode keeps the permission bits and setuid/setgid/sticky of a POSIX mode.
-func permMode(m uint32) fs.FileMode {
-	mode := fs.FileMode(m & 0o777)
-	if m&0o4000 != 0 {
-		mode |= fs.ModeSetuid
-	}
-	if m&0o2000 != 0 {
-		mode |= fs.ModeSetgid
-	}
-	if m&0o1000 != 0 {
-		mode |= fs.ModeSticky
-	}
-	return mode
-}
+func permMode(m uint32) fs.FileMode { return sshconn.PermMode(m) }
 
 // skippable reports whether err concerns one path only (vanished, not
 // readable, or any failure the server reported for it) rather than the

@@ -11,11 +11,16 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/xvault/xvault/cli/internal/cmd/agent"
+	"github.com/xvault/xvault/cli/internal/cmd/archive"
 	"github.com/xvault/xvault/cli/internal/cmd/audit"
 	"github.com/xvault/xvault/cli/internal/cmd/backup"
 	"github.com/xvault/xvault/cli/internal/cmd/credential"
 	"github.com/xvault/xvault/cli/internal/cmd/job"
 	"github.com/xvault/xvault/cli/internal/cmd/login"
+	"github.com/xvault/xvault/cli/internal/cmd/restore"
+	"github.com/xvault/xvault/cli/internal/cmd/retention"
+	"github.com/xvault/xvault/cli/internal/cmd/schedule"
+	"github.com/xvault/xvault/cli/internal/cmd/settings"
 	"github.com/xvault/xvault/cli/internal/cmd/snapshot"
 	"github.com/xvault/xvault/cli/internal/cmd/source"
 	"github.com/xvault/xvault/cli/internal/cmd/status"
@@ -71,8 +76,13 @@ func New(f *cmdutil.Factory) *cli.App {
 			backup.NewCmd(f),
 			job.NewCmd(f),
 			snapshot.NewCmd(f),
+			schedule.NewCmd(f),
+			retention.NewCmd(f),
 			agent.NewCmd(f),
 			audit.NewCmd(f),
+			restore.NewCmd(f),
+			settings.NewCmd(f),
+			archive.NewCmd(f),
 		},
 	}
 	app.OnUsageError = onUsageError
@@ -98,7 +108,11 @@ func formatFlag() cli.Flag {
 func prepare(cmd *cli.Command) {
 	cmd.OnUsageError = onUsageError
 	cmd.HideHelpCommand = true
-	if len(cmd.Subcommands) == 0 {
+	if len(cmd.Subcommands) == 0 && hasFlag(cmd.Flags, "format") {
+		// The command's own --format (xv snapshot restore): -o is --output-format.
+		cmd.Flags = append(cmd.Flags, &cli.StringFlag{Name: cmdutil.OutputFormatFlag, Aliases: []string{"o"}, Value: "table",
+			Usage: "output `FORMAT`: table or json"})
+	} else if len(cmd.Subcommands) == 0 {
 		cmd.Flags = append(cmd.Flags, formatFlag())
 		for _, name := range []string{"hub", "token"} {
 			if !hasFlag(cmd.Flags, name) {

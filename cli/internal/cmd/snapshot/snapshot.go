@@ -8,6 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/xvault/xvault/cli/internal/cmd/restore"
 	"github.com/xvault/xvault/cli/internal/cmdutil"
 	"github.com/xvault/xvault/cli/internal/output"
 	"github.com/xvault/xvault/sdk"
@@ -17,8 +18,8 @@ import (
 func NewCmd(f *cmdutil.Factory) *cli.Command {
 	return cmdutil.Group(&cli.Command{
 		Name:        "snapshot",
-		Usage:       "List and show snapshots (encrypted backup artifacts)",
-		Subcommands: []*cli.Command{newListCmd(f), newShowCmd(f)},
+		Usage:       "List, show and restore snapshots (encrypted backup artifacts)",
+		Subcommands: []*cli.Command{newListCmd(f), newShowCmd(f), restore.NewSnapshotRestoreCmd(f), newDeleteCmd(f)},
 	})
 }
 

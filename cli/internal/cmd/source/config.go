@@ -15,6 +15,7 @@ import (
 // configFlags are the flags that describe a source's config.
 type configFlags struct {
 	Host, User, HostKey    string
+	Transfer, Compression  string
 	Port                   int
 	Paths, Excludes        cli.StringSlice
 	ConfigJSON, ConfigFile string
@@ -28,13 +29,15 @@ func (o *configFlags) flags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "path", Usage: "ssh/sftp: absolute `PATH` to back up (repeat for more)", Destination: &o.Paths},
 		&cli.StringSliceFlag{Name: "exclude", Usage: "ssh/sftp: skip files matching `GLOB` (repeat for more)", Destination: &o.Excludes},
 		&cli.StringFlag{Name: "host-key", Usage: "ssh/sftp: pin the server's host key `SHA256:…` (default: trust on first use)", Destination: &o.HostKey},
+		&cli.StringFlag{Name: "transfer", Usage: "ssh/sftp: how to pull, `MODE` auto (remote tar where allowed, else SFTP), exec or sftp (default auto)", Destination: &o.Transfer},
+		&cli.StringFlag{Name: "compression", Usage: "ssh/sftp: `LEVEL` fastest, default, better or none (default default)", Destination: &o.Compression},
 		&cli.StringFlag{Name: "config-json", Usage: "the whole config as a `JSON` object (any type)", Destination: &o.ConfigJSON},
 		&cli.PathFlag{Name: "config-file", Usage: "read the whole config from JSON `FILE` (any type)", Destination: &o.ConfigFile},
 	}
 }
 
 // sshFlagNames are the flags that edit an ssh/sftp config field by field.
-var sshFlagNames = []string{"host", "port", "user", "path", "exclude", "host-key"}
+var sshFlagNames = []string{"host", "port", "user", "path", "exclude", "host-key", "transfer", "compression"}
 
 func setFlags(c *cli.Context, names ...string) []string {
 	var set []string
@@ -99,6 +102,8 @@ func (o *configFlags) applySSH(c *cli.Context, cfg map[string]any) {
 	if c.IsSet("exclude") {
 		cfg["exclude"] = o.Excludes.Value()
 	}
+	setOrDelete(c, cfg, "transfer", "transfer", o.Transfer)
+	setOrDelete(c, cfg, "compression", "compression", o.Compression)
 	if c.IsSet("host-key") {
 		if o.HostKey == "" {
 			delete(cfg, "host_key")
@@ -120,4 +125,16 @@ func missingSSH(c *cli.Context) error {
 		return cmdutil.UsageErrorf("an ssh/sftp source needs %s", strings.Join(missing, ", "))
 	}
 	return nil
+}
+
+// setOrDelete writes a set string flag into cfg[key]; an empty value removes
+// the key, so the hub's default applies again.
+func setOrDelete(c *cli.Context, cfg map[string]any, flag, key, value string) {
+	switch {
+	case !c.IsSet(flag):
+	case value == "":
+		delete(cfg, key)
+	default:
+		cfg[key] = value
+	}
 }

@@ -24,11 +24,16 @@ func newCreateCmd(f *cmdutil.Factory) *cli.Command {
 		Name:  "create",
 		Usage: "Add a source to back up",
 		UsageText: `xv source create --type sftp|ssh --name N --host H [--port 22] --user U --path P [--path P…]
-      --credential ID [--exclude GLOB…] [--host-key SHA256:…] [--tenant ID]
+      --credential ID [--exclude GLOB…] [--host-key SHA256:…] [--transfer auto|exec|sftp]
+      [--compression fastest|default|better|none] [--tenant ID]
    xv source create --type TYPE --name N [--credential ID] (--config-json '{…}' | --config-file F)
 
 Without --host-key the server's host key is recorded on the first connection
 (trust on first use) and enforced from then on.
+
+--transfer auto (the default) streams a tar made on the server where the
+account may run commands, and uses SFTP otherwise; exec insists on the tar
+stream, sftp never tries it. See docs/transfer.md.
 
 Examples:
    xv source create --type sftp --name web1 --host web1.example.com --user backup \

@@ -33,9 +33,11 @@ func newUpdateCmd(f *cmdutil.Factory) *cli.Command {
 		Usage: "Change a source; only the given flags change",
 		UsageText: `xv source update ID [--name N] [--credential ID] [--disable|--enable] [--tenant ID]
       [--host H] [--port P] [--user U] [--path P…] [--exclude GLOB…|--no-exclude] [--host-key SHA256:…]
+      [--transfer auto|exec|sftp] [--compression fastest|default|better|none]
    xv source update ID (--config-json '{…}' | --config-file F)
 
 --path and --exclude replace the whole list. --host-key '' unpins the host key.
+--transfer '' and --compression '' go back to the defaults (auto, default).
 A disabled source is never scheduled.
 
 Examples:

@@ -52,7 +52,11 @@ func run(ctx context.Context) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	res, err := backup(ctx, spec)
+	backupFn := backup
+	if spec.PullOnly {
+		backupFn = pullOnly
+	}
+	res, err := backupFn(ctx, spec)
 	if err != nil {
 		return err
 	}
@@ -67,9 +71,7 @@ func backup(ctx context.Context, spec hotpath.Spec) (hotpath.Result, error) {
 	if err != nil {
 		return out, fmt.Errorf("recipient: %w", err)
 	}
-	conn, err := sftp.New(sftp.Config{
-		Host: spec.Host, Port: spec.Port, Username: spec.User, Paths: spec.Paths, HostKey: spec.HostKey,
-	}, sftp.Credential{PrivateKey: spec.PrivateKey}, sftp.Options{})
+	conn, err := newConnector(spec)
 	if err != nil {
 		return out, err
 	}
@@ -109,6 +111,46 @@ func backup(ctx context.Context, spec hotpath.Spec) (hotpath.Result, error) {
 	out.ArtifactPath, err = store.ArtifactPath(ids)
 	return out, err
 }
+
+// newConnector is the sftp connector with the agent's defaults.
+func newConnector(spec hotpath.Spec) (*sftp.Connector, error) {
+	return sftp.New(sftp.Config{
+		Host: spec.Host, Port: spec.Port, Username: spec.User, Paths: spec.Paths, HostKey: spec.HostKey,
+		Transfer: spec.Transfer,
+	}, sftp.Credential{PrivateKey: spec.PrivateKey}, sftp.Options{})
+}
+
+// pullOnly runs the connector into a sink that reads and drops every body.
+func pullOnly(ctx context.Context, spec hotpath.Spec) (hotpath.Result, error) {
+	var out hotpath.Result
+	conn, err := newConnector(spec)
+	if err != nil {
+		return out, err
+	}
+	started := time.Now()
+	sink := &discardSink{}
+	if err := conn.Pull(ctx, sink); err != nil {
+		return out, err
+	}
+	out.PullSeconds = time.Since(started).Seconds()
+	out.Artifact = archive.Result{Files: sink.files, PlainBytes: sink.bytes}
+	out.Warnings = int(sink.warnings)
+	return out, nil
+}
+
+type discardSink struct{ files, bytes, warnings int64 }
+
+func (s *discardSink) Put(e connector.Entry, body io.Reader) error {
+	n, err := io.Copy(io.Discard, body)
+	if e.Type == connector.TypeFile {
+		s.files++
+	}
+	s.bytes += n
+	return err
+}
+
+func (s *discardSink) Warn(string, error) { s.warnings++ }
+func (s *discardSink) Progress(string)    {}
 
 // archiveSink is agentd/agent's archiveSink: entries straight into the writer.
 type archiveSink struct {

@@ -1,4 +1,8 @@
-package sftp
+// Package sshconn opens the SSH connection of ssh/sftp sources — host key
+// pinning (or trust on first use), password, keyboard-interactive and key
+// authentication — and holds the remote-path rules (roots, excludes, modes)
+// that the SFTP and the exec transfers share, so both archive the same tree.
+package sshconn
 
 import (
 	"context"
@@ -12,7 +16,8 @@ import (
 	"sync"
 	"time"
 
-	pkgsftp "github.com/pkg/sftp"
+	"log/slog"
+
 	"golang.org/x/crypto/ssh"
 
 	"github.com/xvault/xvault/agentd/internal/connector"
@@ -35,21 +40,91 @@ func ciphers() []string {
 	return append(first, rest...)
 }
 
-// session is one SSH connection with its SFTP client.
-type session struct {
-	ssh  *ssh.Client
-	sftp *pkgsftp.Client
-	once sync.Once
+// Config says where to connect. It holds no secret.
+type Config struct {
+	Host     string
+	Port     int // 0 means 22
+	Username string
+	// HostKey is the pinned host key fingerprint ("SHA256:…", as
+	// ssh.FingerprintSHA256 prints it), or "" to trust on first use.
+	HostKey string
 }
 
-func (s *session) close() {
-	s.once.Do(func() {
-		_ = s.sftp.Close()
-		_ = s.ssh.Close()
-	})
+// Credential authenticates the SSH session. It is never written to disk or logged.
+type Credential struct {
+	Password   string
+	PrivateKey []byte // PEM or OpenSSH format
+	Passphrase string // for an encrypted PrivateKey
 }
 
-func (c *Connector) addr() string {
+// Options tune the dialer.
+type Options struct {
+	// OnHostKey is called with the server's fingerprint on first use (when
+	// Config.HostKey is ""), so the agent can record it; an error aborts the
+	// connection. Required when Config.HostKey is "".
+	OnHostKey func(fingerprint string) error
+	Logger    *slog.Logger
+	// DialTimeout bounds the TCP connect and the SSH handshake (default 30s).
+	DialTimeout time.Duration
+}
+
+const (
+	defaultPort        = 22
+	defaultDialTimeout = 30 * time.Second
+)
+
+// Dialer opens SSH connections to one server.
+type Dialer struct {
+	cfg    Config
+	cred   Credential
+	signer ssh.Signer // parsed cred.PrivateKey, or nil
+	opts   Options
+	log    *slog.Logger
+}
+
+// NewDialer checks cfg and cred (port defaulted to 22) and parses the key.
+// Invalid input is reported with an error wrapping connector.ErrPermanent.
+func NewDialer(cfg Config, cred Credential, opts Options) (*Dialer, error) {
+	switch {
+	case cfg.Host == "":
+		return nil, fmt.Errorf("host is required: %w", connector.ErrPermanent)
+	case cfg.Port < 0 || cfg.Port > 65535:
+		return nil, fmt.Errorf("port %d out of range 1-65535: %w", cfg.Port, connector.ErrPermanent)
+	case cfg.Username == "":
+		return nil, fmt.Errorf("username is required: %w", connector.ErrPermanent)
+	case cred.Password == "" && len(cred.PrivateKey) == 0:
+		return nil, fmt.Errorf("a password or a private key is required: %w", connector.ErrPermanent)
+	case cfg.HostKey != "" && !strings.HasPrefix(cfg.HostKey, "SHA256:"):
+		return nil, fmt.Errorf("host key %q is not a SHA256 fingerprint (hint: ssh-keygen -lf key.pub prints one): %w",
+			cfg.HostKey, connector.ErrPermanent)
+	case cfg.HostKey == "" && opts.OnHostKey == nil:
+		return nil, fmt.Errorf("no pinned host key and no way to record one (set Options.OnHostKey): %w", connector.ErrPermanent)
+	}
+	if cfg.Port == 0 {
+		cfg.Port = defaultPort
+	}
+	if opts.DialTimeout <= 0 {
+		opts.DialTimeout = defaultDialTimeout
+	}
+	d := &Dialer{cfg: cfg, cred: cred, opts: opts, log: opts.Logger}
+	if d.log == nil {
+		d.log = slog.New(slog.DiscardHandler)
+	}
+	if len(cred.PrivateKey) > 0 {
+		signer, err := parseKey(cred)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", err, connector.ErrPermanent)
+		}
+		d.signer = signer
+	}
+	return d, nil
+}
+
+// Port is the port connected to (22 when the config said 0).
+func (c *Dialer) Port() int { return c.cfg.Port }
+
+// Addr is "host:port".
+func (c *Dialer) Addr() string {
 	return net.JoinHostPort(c.cfg.Host, strconv.Itoa(c.cfg.Port))
 }
 
@@ -72,7 +147,7 @@ func (e *recordError) Unwrap() error { return e.err }
 // trusts it on first use and reports it through Options.OnHostKey. The
 // callback runs again on every re-key of the connection: a key trusted at
 // the first exchange is pinned for the rest of it.
-func (c *Connector) hostKeyCallback() ssh.HostKeyCallback {
+func (c *Dialer) hostKeyCallback() ssh.HostKeyCallback {
 	var mu sync.Mutex
 	pinned := c.cfg.HostKey
 	return func(_ string, _ net.Addr, key ssh.PublicKey) error {
@@ -88,13 +163,13 @@ func (c *Connector) hostKeyCallback() ssh.HostKeyCallback {
 			return nil
 		}
 		if got != pinned {
-			return &hostKeyChangedError{addr: c.addr(), want: pinned, got: got}
+			return &hostKeyChangedError{addr: c.Addr(), want: pinned, got: got}
 		}
 		return nil
 	}
 }
 
-func (c *Connector) authMethods() []ssh.AuthMethod {
+func (c *Dialer) authMethods() []ssh.AuthMethod {
 	var methods []ssh.AuthMethod
 	if c.signer != nil {
 		methods = append(methods, ssh.PublicKeys(c.signer))
@@ -135,9 +210,10 @@ func parseKey(cred Credential) (ssh.Signer, error) {
 	}
 }
 
-// dial connects, verifies the host key, authenticates and starts SFTP.
-func (c *Connector) dial(ctx context.Context) (*session, error) {
-	addr := c.addr()
+// Dial connects, verifies the host key and authenticates. Cancelling ctx
+// during the handshake aborts it; afterwards the caller owns the client.
+func (c *Dialer) Dial(ctx context.Context) (*ssh.Client, error) {
+	addr := c.Addr()
 	d := net.Dialer{Timeout: c.opts.DialTimeout}
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
@@ -160,19 +236,14 @@ func (c *Connector) dial(ctx context.Context) (*session, error) {
 		return nil, c.handshakeError(ctx, err)
 	}
 	_ = conn.SetDeadline(time.Time{})
-	client := ssh.NewClient(sshConn, chans, reqs)
-	sc, err := pkgsftp.NewClient(client, pkgsftp.UseConcurrentReads(true), pkgsftp.UseFstat(true))
-	if err != nil {
-		_ = client.Close()
-		return nil, fmt.Errorf("start sftp on %s: %w (hint: is the sftp subsystem enabled in sshd_config?)", addr, err)
-	}
-	return &session{ssh: client, sftp: sc}, nil
+	c.log.Debug("connected", "user", c.cfg.Username)
+	return ssh.NewClient(sshConn, chans, reqs), nil
 }
 
 // handshakeError classifies a failed handshake: a changed host key and a
 // refused login are permanent, anything else (network, timeout) may pass.
-func (c *Connector) handshakeError(ctx context.Context, err error) error {
-	addr := c.addr()
+func (c *Dialer) handshakeError(ctx context.Context, err error) error {
+	addr := c.Addr()
 	var changed *hostKeyChangedError
 	var record *recordError
 	switch {

@@ -1,0 +1,318 @@
+// Package schedule implements `xv schedule`: create, list, show, update,
+// delete, pause and resume the schedules that trigger backups.
+package schedule
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/xvault/xvault/cli/internal/cmd/retention"
+	"github.com/xvault/xvault/cli/internal/cmdutil"
+	"github.com/xvault/xvault/cli/internal/output"
+	"github.com/xvault/xvault/sdk"
+)
+
+// NewCmd returns `xv schedule`.
+func NewCmd(f *cmdutil.Factory) *cli.Command {
+	return cmdutil.Group(&cli.Command{
+		Name:  "schedule",
+		Usage: "Create, list, show, update, delete, pause and resume backup schedules",
+		Subcommands: []*cli.Command{newCreateCmd(f), newListCmd(f), newShowCmd(f), newUpdateCmd(f), newDeleteCmd(f),
+			newToggleCmd(f, "pause", false), newToggleCmd(f, "resume", true)},
+	})
+}
+
+// timing holds --cron / --every / --timezone.
+type timing struct {
+	Cron, Every, Timezone string
+}
+
+func (t *timing) flags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "cron", Usage: "5-field cron `SPEC`, e.g. \"30 2 * * *\"", Destination: &t.Cron},
+		&cli.StringFlag{Name: "every", Usage: "run every `DUR` (whole minutes: 15m, 1h, 1d)", Destination: &t.Every},
+		&cli.StringFlag{Name: "timezone", Usage: "IANA `TZ` of the cron spec and retention buckets (default UTC)", Destination: &t.Timezone},
+	}
+}
+
+// minutes turns --every into minutes (0 when not given).
+func (t *timing) minutes() (int, error) {
+	if t.Every == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(t.Every)
+	if err != nil {
+		d, err = parseDays(t.Every)
+	}
+	if err != nil || d < time.Minute || d%time.Minute != 0 {
+		return 0, cmdutil.UsageErrorf("--every: %q must be a whole number of minutes such as 15m, 1h or 1d", t.Every)
+	}
+	return int(d / time.Minute), nil
+}
+
+func parseDays(s string) (time.Duration, error) {
+	var n int
+	if _, err := fmt.Sscanf(s, "%dd", &n); err != nil || fmt.Sprintf("%dd", n) != s {
+		return 0, fmt.Errorf("not a duration")
+	}
+	return time.Duration(n) * 24 * time.Hour, nil
+}
+
+type createOptions struct {
+	cmdutil.Deps
+	Source   string
+	Timing   timing
+	Policy   retention.PolicyFlags
+	Disabled bool
+}
+
+func newCreateCmd(f *cmdutil.Factory) *cli.Command {
+	opts := &createOptions{}
+	return &cli.Command{
+		Name:  "create",
+		Usage: "Schedule backups of a source",
+		UsageText: `xv schedule create --source ID (--cron SPEC | --every DUR) [--timezone TZ] [retention flags] [--tenant ID]
+
+Retention flags, when given, set the source's retention policy (the source
+has one policy, whichever schedule or 'xv retention set' wrote it last).
+
+Examples:
+   xv schedule create --source src_01J... --cron "30 2 * * *" --timezone Europe/Berlin --keep-daily 7 --keep-weekly 4
+   xv schedule create --source src_01J... --every 1h`,
+		Flags: append(append([]cli.Flag{cmdutil.TenantFlag(),
+			&cli.StringFlag{Name: "source", Usage: "source `ID` to back up", Destination: &opts.Source},
+			&cli.BoolFlag{Name: "paused", Usage: "create it paused", Destination: &opts.Disabled},
+		}, opts.Timing.flags()...), opts.Policy.Flags()...),
+		Action: func(c *cli.Context) error {
+			if _, err := cmdutil.Args(c); err != nil {
+				return err
+			}
+			req, err := opts.request(c)
+			if err != nil {
+				return err
+			}
+			if opts.Deps, err = f.Deps(c); err != nil {
+				return err
+			}
+			s, err := opts.Client.CreateSchedule(c.Context, *req)
+			if err != nil {
+				return err
+			}
+			return printSchedule(opts.Deps, s)
+		},
+	}
+}
+
+func (o *createOptions) request(c *cli.Context) (*sdk.CreateScheduleRequest, error) {
+	switch {
+	case o.Source == "":
+		return nil, cmdutil.UsageErrorf("--source ID is required")
+	case (o.Timing.Cron == "") == (o.Timing.Every == ""):
+		return nil, cmdutil.UsageErrorf("give exactly one of --cron SPEC and --every DUR")
+	}
+	iv, err := o.Timing.minutes()
+	if err != nil {
+		return nil, err
+	}
+	enabled := !o.Disabled
+	req := &sdk.CreateScheduleRequest{SourceID: o.Source, Cron: o.Timing.Cron, IntervalMinutes: iv,
+		Timezone: o.Timing.Timezone, Enabled: &enabled}
+	if o.Policy.Set(c) {
+		p, err := o.Policy.Policy()
+		if err != nil {
+			return nil, err
+		}
+		req.RetentionPolicy = &p
+	}
+	return req, nil
+}
+
+type updateOptions struct {
+	cmdutil.IDOptions
+	Timing timing
+	Policy retention.PolicyFlags
+}
+
+func newUpdateCmd(f *cmdutil.Factory) *cli.Command {
+	opts := &updateOptions{}
+	return &cli.Command{
+		Name:  "update",
+		Usage: "Change a schedule's timing, time zone or the source's retention policy",
+		UsageText: `xv schedule update ID [--cron SPEC | --every DUR] [--timezone TZ] [retention flags] [--tenant ID]
+
+Examples:
+   xv schedule update sch_01J... --cron "0 3 * * *"
+   xv schedule update sch_01J... --keep-last 2`,
+		Flags: append(append([]cli.Flag{cmdutil.TenantFlag()}, opts.Timing.flags()...), opts.Policy.Flags()...),
+		Action: func(c *cli.Context) error {
+			req, err := opts.request(c)
+			if err != nil {
+				return err
+			}
+			return cmdutil.WithID(c, f, &opts.IDOptions, func(ctx context.Context, o *cmdutil.IDOptions) error {
+				s, err := o.Client.UpdateSchedule(ctx, o.ID, *req)
+				if err != nil {
+					return err
+				}
+				return printSchedule(o.Deps, s)
+			})
+		},
+	}
+}
+
+func (o *updateOptions) request(c *cli.Context) (*sdk.UpdateScheduleRequest, error) {
+	req := &sdk.UpdateScheduleRequest{}
+	if o.Timing.Cron != "" && o.Timing.Every != "" {
+		return nil, cmdutil.UsageErrorf("give at most one of --cron SPEC and --every DUR")
+	}
+	if c.IsSet("cron") {
+		req.Cron = &o.Timing.Cron
+	}
+	if c.IsSet("every") {
+		iv, err := o.Timing.minutes()
+		if err != nil {
+			return nil, err
+		}
+		req.IntervalMinutes = &iv
+	}
+	if c.IsSet("timezone") {
+		req.Timezone = &o.Timing.Timezone
+	}
+	if o.Policy.Set(c) {
+		p, err := o.Policy.Policy()
+		if err != nil {
+			return nil, err
+		}
+		req.RetentionPolicy = &p
+	}
+	if *req == (sdk.UpdateScheduleRequest{}) {
+		return nil, cmdutil.UsageErrorf("nothing to change; give --cron, --every, --timezone or retention flags")
+	}
+	return req, nil
+}
+
+func newToggleCmd(f *cmdutil.Factory, name string, enabled bool) *cli.Command {
+	opts := &cmdutil.IDOptions{}
+	usage := "Pause a schedule (no backups until resumed)"
+	if enabled {
+		usage = "Resume a paused schedule (next run from now, no catch-up)"
+	}
+	return &cli.Command{
+		Name: name, Usage: usage, UsageText: "xv schedule " + name + " ID [--tenant ID]",
+		Flags: []cli.Flag{cmdutil.TenantFlag()},
+		Action: func(c *cli.Context) error {
+			return cmdutil.WithID(c, f, opts, func(ctx context.Context, o *cmdutil.IDOptions) error {
+				s, err := o.Client.UpdateSchedule(ctx, o.ID, sdk.UpdateScheduleRequest{Enabled: &enabled})
+				if err != nil {
+					return err
+				}
+				return printSchedule(o.Deps, s)
+			})
+		},
+	}
+}
+
+func newDeleteCmd(f *cmdutil.Factory) *cli.Command {
+	opts := &cmdutil.IDOptions{}
+	return &cli.Command{
+		Name: "delete", Usage: "Delete a schedule (the source's retention policy stays)",
+		UsageText: "xv schedule delete ID [--tenant ID]",
+		Flags:     []cli.Flag{cmdutil.TenantFlag()},
+		Action: func(c *cli.Context) error {
+			return cmdutil.WithID(c, f, opts, func(ctx context.Context, o *cmdutil.IDOptions) error {
+				if err := o.Client.DeleteSchedule(ctx, o.ID); err != nil {
+					return err
+				}
+				return cmdutil.PrintDeleted(o.Deps, "schedule", o.ID)
+			})
+		},
+	}
+}
+
+func newShowCmd(f *cmdutil.Factory) *cli.Command {
+	opts := &cmdutil.IDOptions{}
+	return &cli.Command{
+		Name: "show", Usage: "Show one schedule", UsageText: "xv schedule show ID [--tenant ID]",
+		Flags: []cli.Flag{cmdutil.TenantFlag()},
+		Action: func(c *cli.Context) error {
+			return cmdutil.WithID(c, f, opts, func(ctx context.Context, o *cmdutil.IDOptions) error {
+				s, err := o.Client.GetSchedule(ctx, o.ID)
+				if err != nil {
+					return err
+				}
+				return printSchedule(o.Deps, s)
+			})
+		},
+	}
+}
+
+func printSchedule(d cmdutil.Deps, s *sdk.Schedule) error {
+	if d.Out.JSON() {
+		return d.Out.PrintJSON(s)
+	}
+	fl := d.Out.Fields()
+	fl.Add("ID", s.ID)
+	fl.Add("Source", s.SourceID)
+	fl.Add("When", when(s))
+	fl.Add("Time zone", s.Timezone)
+	fl.Add("Enabled", fmt.Sprint(s.Enabled))
+	fl.Add("Next run", d.Out.WhenPtr(s.NextRunAt))
+	fl.Add("Last run", d.Out.WhenPtr(s.LastRunAt))
+	if s.RetentionPolicy != nil {
+		fl.Add("Retention", retention.FormatPolicy(*s.RetentionPolicy))
+	}
+	fl.Add("Created", d.Out.When(s.CreatedAt))
+	return fl.Flush()
+}
+
+func when(s *sdk.Schedule) string {
+	if s.Cron != "" {
+		return "cron " + s.Cron
+	}
+	return "every " + output.Duration(time.Duration(s.IntervalMinutes)*time.Minute)
+}
+
+type listOptions struct {
+	cmdutil.Deps
+	List sdk.ScheduleListOptions
+}
+
+func newListCmd(f *cmdutil.Factory) *cli.Command {
+	opts := &listOptions{}
+	return &cli.Command{
+		Name: "list", Usage: "List schedules, newest first",
+		UsageText: "xv schedule list [--source ID] [--limit N] [--cursor C] [--tenant ID]",
+		Flags: append([]cli.Flag{cmdutil.TenantFlag(),
+			&cli.StringFlag{Name: "source", Usage: "only schedules of source `ID`", Destination: &opts.List.SourceID},
+		}, cmdutil.ListFlags(&opts.List.ListOptions)...),
+		Action: func(c *cli.Context) error {
+			if _, err := cmdutil.Args(c); err != nil {
+				return err
+			}
+			if err := cmdutil.CheckLimit(opts.List.ListOptions); err != nil {
+				return err
+			}
+			var err error
+			if opts.Deps, err = f.Deps(c); err != nil {
+				return err
+			}
+			page, err := opts.Client.ListSchedules(c.Context, opts.List)
+			if err != nil {
+				return err
+			}
+			cmdutil.NoteMore(opts.Deps, page.NextCursor)
+			if opts.Out.JSON() {
+				return opts.Out.PrintJSON(output.Items(page.Items))
+			}
+			t := opts.Out.Table("ID", "SOURCE", "WHEN", "TZ", "ENABLED", "NEXT RUN", "LAST RUN")
+			for _, s := range page.Items {
+				t.Row(s.ID, s.SourceID, when(&s), s.Timezone, fmt.Sprint(s.Enabled), opts.Out.WhenPtr(s.NextRunAt),
+					opts.Out.WhenPtr(s.LastRunAt))
+			}
+			return t.Flush()
+		},
+	}
+}

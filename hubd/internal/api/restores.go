@@ -1,0 +1,245 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/xvault/xvault/hubd/internal/auth"
+	"github.com/xvault/xvault/hubd/internal/keys"
+	"github.com/xvault/xvault/hubd/internal/store"
+	"github.com/xvault/xvault/hubd/internal/validate"
+	"github.com/xvault/xvault/sdk"
+	"github.com/xvault/xvault/sdk/archive"
+)
+
+// downloadTokenPrefix marks download tokens ("xvd_" + 256 random bits).
+const downloadTokenPrefix = "xvd_"
+
+const maxRestorePaths = 100
+
+// restoreJobPayload is what a restore job stores; the hub turns it into an
+// sdk.RestorePayload at claim time (with the settings of that moment).
+type restoreJobPayload struct {
+	RestoreID        string            `json:"restore_id"`
+	Format           sdk.RestoreFormat `json:"format"`
+	Paths            []string          `json:"paths,omitempty"`
+	ExpiresInSeconds int64             `json:"expires_in_seconds,omitempty"` // 0 = the setting
+}
+
+// POST /api/v1/snapshots/{id}/restore: a restores row and a restore job for
+// the agent holding the snapshot. The download token is made here: its hash
+// goes to the agent (in the claimed job), the token itself is kept sealed
+// with the KEK so that GET /restores/{id} can show the link (docs/restore.md).
+func (s *Server) createRestore(ctx context.Context, c *call) (int, any, error) {
+	var req sdk.CreateRestoreRequest
+	if err := decode(c, &req); err != nil {
+		return 0, nil, err
+	}
+	set, err := s.downloadSettings(ctx, s.db)
+	if err != nil {
+		return 0, nil, err
+	}
+	p, err := checkRestoreRequest(&req, set)
+	if err != nil {
+		return 0, nil, err
+	}
+	var r *store.Restore
+	var job *store.Job
+	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		snap, err := store.GetSnapshot(ctx, tx, c.tenantID, c.r.PathValue("id"))
+		if err != nil {
+			return notFoundAs(err, "snapshot")
+		}
+		if snap.Status != string(sdk.SnapshotCompleted) {
+			return sdk.Errorf(sdk.CodeConflict, "snapshot %s is %s; only completed snapshots can be restored", snap.ID, snap.Status)
+		}
+		if r, job, err = s.insertRestore(ctx, tx, snap, p); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, c, auditEntry{TenantID: c.tenantID, Action: "restore.create", ObjectType: "restore",
+			ObjectID: r.ID, Details: map[string]any{"snapshot_id": snap.ID, "job_id": job.ID, "format": p.Format,
+				"paths": p.Paths}})
+	})
+	if err != nil {
+		return 0, nil, wrapf(err, "create restore")
+	}
+	s.cfg.Waker.Notify(ctx)
+	return http.StatusCreated, s.restoreOut(r, job, ""), nil
+}
+
+// checkRestoreRequest validates a request against the settings.
+func checkRestoreRequest(req *sdk.CreateRestoreRequest, set downloadSettings) (*restoreJobPayload, error) {
+	f := validate.Fields{}
+	p := &restoreJobPayload{Format: req.Format}
+	switch p.Format {
+	case "":
+		p.Format = sdk.RestoreZip
+	case sdk.RestoreZip, sdk.RestoreTarZst:
+	default:
+		f.Add("format", "must be zip or tar.zst")
+	}
+	if req.ExpiresIn != "" {
+		d, err := time.ParseDuration(req.ExpiresIn)
+		switch {
+		case err != nil || d < time.Second:
+			f.Add("expires_in", "must be a Go duration like 6h or 30m, at least 1s")
+		case d > set.Expiration:
+			f.Add("expires_in", fmt.Sprintf("must be at most %s (setting %s)", set.Expiration, sdk.SettingDownloadExpirationHours))
+		default:
+			p.ExpiresInSeconds = int64(d / time.Second)
+		}
+	}
+	p.Paths = cleanRestorePaths(f, req.Paths)
+	if len(f) > 0 {
+		return nil, sdk.FieldErrors(f)
+	}
+	return p, nil
+}
+
+// cleanRestorePaths turns "/var/www/" into the entry name "var/www".
+func cleanRestorePaths(f validate.Fields, in []string) []string {
+	if len(in) > maxRestorePaths {
+		f.Add("paths", fmt.Sprintf("must list at most %d paths", maxRestorePaths))
+		return nil
+	}
+	var out []string
+	for _, p := range in {
+		clean := strings.TrimPrefix(path.Clean("/"+p), "/")
+		dotdot := slices.Contains(strings.Split(p, "/"), "..")
+		if strings.TrimSpace(p) == "" || clean == "" || dotdot || archive.ValidName(clean) != nil || len(p) > 4096 {
+			f.Add("paths", fmt.Sprintf("%q is not a path inside the snapshot", p))
+			continue
+		}
+		out = append(out, clean)
+	}
+	return out
+}
+
+// insertRestore makes the token, the restore row and its job.
+func (s *Server) insertRestore(ctx context.Context, tx bun.IDB, snap *store.Snapshot, p *restoreJobPayload) (
+	*store.Restore, *store.Job, error) {
+	now := s.now()
+	r := &store.Restore{ID: store.NewID(), TenantID: snap.TenantID, SnapshotID: snap.ID, Format: string(p.Format),
+		Status: store.RestorePending, CreatedAt: now}
+	token, hash, err := auth.NewSecret(downloadTokenPrefix)
+	if err != nil {
+		return nil, nil, err
+	}
+	sealed, kekID, err := s.cfg.Keys.Seal([]byte(token), keys.DownloadTokenAD(r.TenantID, r.ID))
+	if err != nil {
+		return nil, nil, wrapf(err, "seal download token")
+	}
+	r.DownloadTokenHash, r.TokenSealed, r.TokenKEKID = hash, sealed, &kekID
+	if len(p.Paths) > 0 {
+		r.Paths, _ = json.Marshal(p.Paths)
+	}
+	p.RestoreID = r.ID
+	payload, _ := json.Marshal(p)
+	job := &store.Job{ID: store.NewID(), TenantID: snap.TenantID, SourceID: &snap.SourceID, SnapshotID: &snap.ID,
+		Type: store.JobTypeRestore, MaxAttempts: defaultMaxAttempts, Payload: payload, RunAfter: now, CreatedAt: now}
+	if snap.StorageBackend == sdk.StorageLocalFS && snap.AgentID != "" {
+		job.TargetAgentID = &snap.AgentID
+	}
+	if err := store.EnqueueJob(ctx, tx, job); err != nil {
+		return nil, nil, err
+	}
+	r.JobID = &job.ID
+	if err := store.InsertRestore(ctx, tx, r); err != nil {
+		return nil, nil, err
+	}
+	return r, job, nil
+}
+
+// GET /api/v1/restores[?snapshot_id=]
+func (s *Server) listRestores(ctx context.Context, c *call) (int, any, error) {
+	lp, err := listParams(c)
+	if err != nil {
+		return 0, nil, err
+	}
+	rows, next, err := store.ListRestores(ctx, s.db, c.tenantID, store.RestoreListParams{
+		ListParams: lp, SnapshotID: c.r.URL.Query().Get("snapshot_id")})
+	if err != nil {
+		return 0, nil, wrapf(err, "list restores")
+	}
+	ids := make([]string, 0, len(rows))
+	for _, r := range rows {
+		if r.JobID != nil {
+			ids = append(ids, *r.JobID)
+		}
+	}
+	jobs, err := store.JobsByID(ctx, s.db, c.tenantID, ids)
+	if err != nil {
+		return 0, nil, wrapf(err, "list restores")
+	}
+	out := sdk.Page[sdk.Restore]{Items: make([]sdk.Restore, 0, len(rows)), NextCursor: next}
+	for i := range rows {
+		out.Items = append(out.Items, s.restoreOut(&rows[i], jobs[deref(rows[i].JobID)], s.openToken(&rows[i])))
+	}
+	return http.StatusOK, out, nil
+}
+
+// GET /api/v1/restores/{id}
+func (s *Server) getRestore(ctx context.Context, c *call) (int, any, error) {
+	r, err := store.GetRestore(ctx, s.db, c.tenantID, c.r.PathValue("id"))
+	if err != nil {
+		return 0, nil, wrapf(notFoundAs(err, "restore"), "get restore")
+	}
+	var job *store.Job
+	if r.JobID != nil {
+		if job, err = store.GetJob(ctx, s.db, c.tenantID, *r.JobID); err != nil {
+			return 0, nil, wrapf(err, "get restore %s: load job", r.ID)
+		}
+	}
+	return http.StatusOK, s.restoreOut(r, job, s.openToken(r)), nil
+}
+
+// openToken unseals the download token of a ready restore ("" otherwise).
+func (s *Server) openToken(r *store.Restore) string {
+	if r.Status != store.RestoreReady || len(r.TokenSealed) == 0 || r.TokenKEKID == nil {
+		return ""
+	}
+	tok, err := s.cfg.Keys.Open(r.TokenSealed, keys.DownloadTokenAD(r.TenantID, r.ID), *r.TokenKEKID)
+	if err != nil {
+		s.cfg.Log.Error("open download token", "restore_id", r.ID, "tenant_id", r.TenantID, "err", err)
+		return ""
+	}
+	return string(tok)
+}
+
+// restoreOut shows a restore. Its status follows its job (a job the lease
+// rescuer failed fails the restore) and the clock (a ready restore past
+// its expiry is expired, without a link).
+func (s *Server) restoreOut(r *store.Restore, job *store.Job, token string) sdk.Restore {
+	out := sdk.Restore{ID: r.ID, TenantID: r.TenantID, SnapshotID: r.SnapshotID, JobID: deref(r.JobID),
+		Format: sdk.RestoreFormat(r.Format), Status: sdk.RestoreStatus(r.Status), SizeBytes: r.SizeBytes,
+		ExpiresAt: r.ExpiresAt, ErrorMessage: deref(r.ErrorMessage), CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+	if len(r.Paths) > 0 {
+		_ = json.Unmarshal(r.Paths, &out.Paths)
+	}
+	if job != nil && !out.Status.Ended() {
+		switch job.Status {
+		case store.JobFailed, store.JobCanceled:
+			out.Status, out.ErrorMessage = sdk.RestoreFailed, deref(job.ErrorMessage)
+			if out.ErrorMessage == "" {
+				out.ErrorMessage = "restore job " + job.Status
+			}
+		case store.JobRunning, store.JobFinalizing:
+			out.Status = sdk.RestoreRunning
+		}
+	}
+	if out.Status == sdk.RestoreReady && r.ExpiresAt != nil && !s.now().Before(*r.ExpiresAt) {
+		out.Status = sdk.RestoreExpired
+	}
+	if out.Status == sdk.RestoreReady && token != "" && r.DownloadURL != nil {
+		out.DownloadURL = strings.TrimRight(*r.DownloadURL, "/") + "/download/" + token
+	}
+	return out
+}

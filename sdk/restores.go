@@ -1,0 +1,119 @@
+package sdk
+
+import "time"
+
+// RestoreFormat is the file a restore produces.
+type RestoreFormat string
+
+const (
+	// RestoreZip is a portable ZIP: directories, regular files, modes, mtimes
+	// and symlinks (as symlink entries).
+	RestoreZip RestoreFormat = "zip"
+	// RestoreTarZst is a zstd-compressed PAX tar keeping every entry of the snapshot.
+	RestoreTarZst RestoreFormat = "tar.zst"
+)
+
+// RestoreStatus: pending → running → ready | failed; ready → expired.
+type RestoreStatus string
+
+const (
+	RestorePending RestoreStatus = "pending"
+	RestoreRunning RestoreStatus = "running"
+	RestoreReady   RestoreStatus = "ready"
+	RestoreFailed  RestoreStatus = "failed"
+	RestoreExpired RestoreStatus = "expired"
+)
+
+// Ended reports whether a restore in this status will not change any more
+// (expired aside).
+func (s RestoreStatus) Ended() bool {
+	return s == RestoreReady || s == RestoreFailed || s == RestoreExpired
+}
+
+// CreateRestoreRequest asks for a snapshot to be restored into a download.
+type CreateRestoreRequest struct {
+	Format    RestoreFormat `json:"format,omitempty"`     // default zip
+	ExpiresIn string        `json:"expires_in,omitempty"` // Go duration ("6h"); default and maximum: the setting download_expiration_hours
+	Paths     []string      `json:"paths,omitempty"`      // restore only these files/directories (entry names, leading "/" allowed)
+}
+
+// Restore is one restore of a snapshot. DownloadURL is set while the
+// restore is ready and not expired; it holds the download token, so treat
+// it like a password.
+type Restore struct {
+	ID           string        `json:"id"`
+	TenantID     string        `json:"tenant_id"`
+	SnapshotID   string        `json:"snapshot_id"`
+	JobID        string        `json:"job_id,omitempty"`
+	Format       RestoreFormat `json:"format"`
+	Paths        []string      `json:"paths,omitempty"`
+	Status       RestoreStatus `json:"status"`
+	SizeBytes    int64         `json:"size_bytes"`
+	DownloadURL  string        `json:"download_url,omitempty"`
+	ExpiresAt    *time.Time    `json:"expires_at,omitempty"`
+	ErrorMessage string        `json:"error_message,omitempty"`
+	CreatedAt    time.Time     `json:"created_at"`
+	UpdatedAt    time.Time     `json:"updated_at"`
+}
+
+// RestoreListOptions filter ListRestores.
+type RestoreListOptions struct {
+	ListOptions
+	SnapshotID string
+}
+
+// Setting is one platform setting (GET /api/v1/admin/settings).
+type Setting struct {
+	Key         string    `json:"key"`
+	Value       string    `json:"value"`
+	Description string    `json:"description,omitempty"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// PutSettingRequest changes a setting's value.
+type PutSettingRequest struct {
+	Value string `json:"value"`
+}
+
+// Keys of the known settings.
+const (
+	SettingDownloadExpirationHours = "download_expiration_hours"
+	SettingMaxDownloadSizeMB       = "max_download_size_mb"
+)
+
+// Agent protocol for restores.
+
+// RestorePayload is the ClaimedJob.Payload of a restore job. The hub fills it
+// at claim time, so agents follow setting changes without a restart.
+type RestorePayload struct {
+	RestoreID        string        `json:"restore_id"`
+	Format           RestoreFormat `json:"format"`
+	Paths            []string      `json:"paths,omitempty"`
+	SnapshotSHA256   string        `json:"snapshot_sha256"`    // the hub's record; the artifact must match it
+	PlainBytes       int64         `json:"plain_bytes"`        // the snapshot's file contents
+	TokenSHA256      string        `json:"token_sha256"`       // hex sha256 of the download token; the agent never sees the token
+	ExpiresInSeconds int64         `json:"expires_in_seconds"` // link lifetime from publication
+	MaxBytes         int64         `json:"max_bytes"`          // largest download allowed
+}
+
+// RestoreReport is what a completed restore job published.
+type RestoreReport struct {
+	SizeBytes int64     `json:"size_bytes"`
+	FileName  string    `json:"file_name"`
+	URLBase   string    `json:"url_base"` // the agent's public URL; the link is URLBase + "/download/" + token
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// TenantIdentityRelease carries the tenant's age identity (AGE-SECRET-KEY-1…)
+// as an armored age ciphertext encrypted to the agent's own recipient.
+type TenantIdentityRelease struct {
+	Ciphertext string `json:"ciphertext"`
+}
+
+// DownloadReport tells the hub that an agent served (part of) a restore.
+type DownloadReport struct {
+	RemoteAddr string `json:"remote_addr"`
+	Bytes      int64  `json:"bytes"`
+	Status     int    `json:"status"`          // HTTP status sent
+	Range      string `json:"range,omitempty"` // the Range header asked for
+}
