@@ -54,7 +54,7 @@ func (s *Server) createRestore(ctx context.Context, c *call) (int, any, error) {
 	var r *store.Restore
 	var job *store.Job
 	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		snap, err := store.GetSnapshot(ctx, tx, c.tenantID, c.r.PathValue("id"))
+		snap, err := store.LockSnapshot(ctx, tx, c.tenantID, c.r.PathValue("id"))
 		if err != nil {
 			return notFoundAs(err, "snapshot")
 		}

@@ -129,7 +129,7 @@ type DeleteSnapshotParams struct {
 // while a restore of it is active (or when a concurrent change won), and
 // ErrNotFound for another tenant's snapshot. Run it inside a transaction.
 func RequestSnapshotDelete(ctx context.Context, db bun.IDB, p DeleteSnapshotParams) (job *Job, created bool, err error) {
-	snap, err := GetSnapshot(ctx, db, p.TenantID, p.SnapshotID)
+	snap, err := LockSnapshot(ctx, db, p.TenantID, p.SnapshotID)
 	if err != nil {
 		return nil, false, fmt.Errorf("delete snapshot: %w", err)
 	}

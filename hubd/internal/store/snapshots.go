@@ -17,6 +17,21 @@ func GetSnapshot(ctx context.Context, db bun.IDB, tenantID, id string) (*Snapsho
 	return s, nil
 }
 
+// LockSnapshot is GetSnapshot that also locks the row until the caller's
+// transaction ends (PostgreSQL; SQLite's transactions are serialised anyway),
+// so a restore and a delete of one snapshot cannot both pass their checks.
+func LockSnapshot(ctx context.Context, tx bun.IDB, tenantID, id string) (*Snapshot, error) {
+	s := new(Snapshot)
+	q := tx.NewSelect().Model(s).Where("id = ?", id).Where("tenant_id = ?", tenantID)
+	if isPostgres(tx) {
+		q = q.For("UPDATE")
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, mapErr("lock snapshot", err)
+	}
+	return s, nil
+}
+
 // SnapshotByJob returns the snapshot a backup job recorded; ErrNotFound if none.
 // Not tenant-scoped: callers reach it through a job they already checked.
 func SnapshotByJob(ctx context.Context, db bun.IDB, jobID string) (*Snapshot, error) {
