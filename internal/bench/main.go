@@ -116,7 +116,7 @@ func runModes(ctx context.Context, o options, e *env, m datasetManifest, log io.
 				s.use.Wall.Seconds(), s.use.ClientCPU, s.use.ServerCPU, s.use.MachineCPU)
 			all[mode] = append(all[mode], s)
 			if r == 0 && s.detail != "" {
-				notes = append(notes, s.mode+": "+s.detail)
+				notes = append(notes, s.mode+" (first run): "+s.detail)
 			}
 		}
 	}

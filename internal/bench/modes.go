@@ -136,6 +136,9 @@ func runXVault(ctx context.Context, e *env, run int, x xvRun) (sample, error) {
 	s := sample{mode: mode, use: use, outBytes: res.Artifact.StoredBytes,
 		detail: fmt.Sprintf("pull+archive %.1fs, commit (fsync) %.2fs, %d files, %d warnings",
 			res.PullSeconds, res.CommitSeconds, res.Artifact.Files, res.Warnings)}
+	if x.pullOnly {
+		s.detail = fmt.Sprintf("pull %.1fs, %d files, %d warnings", res.PullSeconds, res.Artifact.Files, res.Warnings)
+	}
 	if x.verify && !x.pullOnly {
 		if err := verifyArtifact(ctx, res, e.identity); err != nil {
 			return s, err

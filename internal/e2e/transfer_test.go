@@ -59,10 +59,14 @@ func TestTransferModes(t *testing.T) {
 	check(f.source, "exec", "default")
 	check(f.createSource(t, "web1-sftp", normal.User, f.credID, root, "--transfer", "sftp", "--compression", "none"), "sftp", "none")
 
+	lockedKey := filepath.Join(t.TempDir(), "locked_key")
+	require.NoError(t, os.WriteFile(lockedKey, restricted.ClientKey, 0o600))
+	var cred sdk.Credential
+	h.xvJSON(t, f.tenant, "", &cred, "credential", "create", "--name", "locked-key", "--private-key-file", lockedKey)
 	sftpOnly := func(name string, extra ...string) string {
 		var src sdk.Source
 		args := append([]string{"source", "create", "--type", "ssh", "--name", name, "--host", restricted.Host,
-			"--port", itoa(restricted.Port), "--user", restricted.User, "--path", root, "--credential", f.credID}, extra...)
+			"--port", itoa(restricted.Port), "--user", restricted.User, "--path", root, "--credential", cred.ID}, extra...)
 		h.xvJSON(t, f.tenant, "", &src, args...)
 		return src.ID
 	}

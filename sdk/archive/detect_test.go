@@ -68,7 +68,7 @@ func TestOptionsRoundTrip(t *testing.T) {
 	t.Parallel()
 	want := append(sampleEntries(), fileEntry("text.txt", textBytes(3<<20)))
 	for name, opts := range map[string]Options{
-		"none": {NoCompression: true}, "concurrent": {ConcurrentBlocks: true}, "all": {CompressAll: true},
+		"none": {NoCompression: true}, "serial": {SerialBlocks: true}, "all": {CompressAll: true},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

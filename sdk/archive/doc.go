@@ -8,8 +8,10 @@
 //
 //   - a standard age v1 file (https://age-encryption.org/v1) encrypted to the
 //     tenant's X25519 recipient,
-//   - whose plaintext is one zstd stream (RFC 8878, content checksums on, window
-//     of at most 8 MiB),
+//   - whose plaintext is one zstd stream (RFC 8878, window of at most 8 MiB):
+//     a sequence of frames, compressed ones (content checksums on) and, for
+//     data that does not compress or with Options.NoCompression, frames of raw
+//     blocks; every zstd decoder reads the sequence as one stream,
 //   - whose content is a POSIX PAX tar archive (USTAR headers, with PAX records
 //     where a field needs them: long or non-ASCII names, sub-second mtimes, large
 //     ids or sizes).

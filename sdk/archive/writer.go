@@ -15,12 +15,13 @@ import (
 )
 
 const (
-	// WindowSize is the zstd window the writer uses; it bounds the memory
-	// needed to compress and to decompress an artifact.
+	// WindowSize is the largest zstd window the writer uses (with
+	// Options.SerialBlocks; the default, parallel encoder uses 2 MiB); it
+	// bounds the memory needed to compress and to decompress an artifact.
 	WindowSize = 8 << 20
-	// concurrentWindow is the window with Options.ConcurrentBlocks: the
-	// encoder compresses sections of 4 windows in parallel and holds a few
-	// of them per goroutine, so the window bounds its memory.
+	// concurrentWindow is the window of the default, parallel encoder: it
+	// compresses sections of 4 windows in parallel and holds a few of them
+	// per goroutine, so the window bounds its memory.
 	concurrentWindow = 2 << 20
 	// maxReadWindow is the largest zstd window the reader accepts.
 	maxReadWindow = 64 << 20
@@ -43,10 +44,13 @@ type Options struct {
 	// CompressAll turns off the detection of incompressible data (see
 	// detect.go): every byte then goes through the encoder.
 	CompressAll bool
-	// ConcurrentBlocks compresses sections of the stream on Concurrency
+	// SerialBlocks turns off the parallel compression of sections: by
+	// default the encoder compresses sections of 8 MiB on Concurrency
 	// goroutines at once (klauspost's WithConcurrentBlocks) with a 2 MiB
-	// window, which bounds the memory this takes.
-	ConcurrentBlocks bool
+	// window, which bounds the memory this takes (see docs/performance.md);
+	// with SerialBlocks it compresses one 128 KiB block at a time, ahead of
+	// the writer, with an 8 MiB window.
+	SerialBlocks bool
 }
 
 func (o Options) withDefaults() Options {
@@ -143,26 +147,23 @@ func NewWriter(dst io.Writer, recipient age.Recipient, opts Options) (*Writer, e
 }
 
 func (w *Writer) startEncoder(opts Options) error {
-	window := WindowSize
-	if opts.ConcurrentBlocks {
-		window = concurrentWindow
+	window := concurrentWindow
+	if opts.SerialBlocks {
+		window = WindowSize
 	}
 	zw, err := zstd.NewWriter(w.aw,
 		zstd.WithEncoderLevel(opts.Level),
 		zstd.WithEncoderConcurrency(opts.Concurrency),
 		zstd.WithWindowSize(window),
 		zstd.WithEncoderCRC(true),
-		zstd.WithConcurrentBlocks(opts.ConcurrentBlocks),
+		zstd.WithConcurrentBlocks(!opts.SerialBlocks),
 	)
 	if err != nil {
 		return fmt.Errorf("archive: start zstd encoder: %w", err)
 	}
 	w.frames.zw = zw
 	if !opts.CompressAll {
-		if w.sampler, err = newSampler(); err != nil {
-			_ = zw.Close()
-			return err
-		}
+		w.sampler = newSampler()
 	}
 	return nil
 }
@@ -171,9 +172,6 @@ func (w *Writer) startEncoder(opts Options) error {
 func (w *Writer) release() {
 	if w.frames.zw != nil {
 		_ = w.frames.zw.Close()
-	}
-	if w.sampler != nil {
-		_ = w.sampler.enc.Close()
 	}
 }
 
@@ -218,11 +216,13 @@ func (w *Writer) add(hdr *tar.Header, body io.Reader) error {
 	if h.Typeflag != tar.TypeReg {
 		return nil
 	}
-	copy := copyBody
+	copyFn := copyBody
 	if w.sampler != nil && h.Size >= detectMinFile && body != nil {
-		copy = func(_ *tar.Writer, body io.Reader, name string, size int64) error { return w.copyDetect(body, name, size) }
+		copyFn = func(_ *tar.Writer, body io.Reader, name string, size int64) error {
+			return w.copyDetect(body, name, size)
+		}
 	}
-	if err := copy(w.tw, body, h.Name, h.Size); err != nil {
+	if err := copyFn(w.tw, body, h.Name, h.Size); err != nil {
 		return err
 	}
 	w.res.Files++
@@ -262,9 +262,6 @@ func (w *Writer) Close() (Result, error) {
 	w.res.TarBytes = w.tarCnt.n
 	w.res.StoredBytes = w.out.n
 	w.res.SHA256 = hex.EncodeToString(w.sum.Sum(nil))
-	if w.sampler != nil {
-		_ = w.sampler.enc.Close()
-	}
 	return w.res, nil
 }
 

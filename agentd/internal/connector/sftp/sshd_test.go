@@ -224,11 +224,15 @@ func TestCancelMidTransfer(t *testing.T) {
 	root := t.TempDir()
 	buildTree(t, root, 500, 64<<20)
 	before := runtime.NumGoroutine()
-	for _, after := range []int64{100 << 10, 30 << 20} { // among small files; inside big.bin
+	for i, after := range []int64{100 << 10, 30 << 20, 100 << 10, 30 << 20} { // among small files; inside big.bin
 		ctx, cancel := context.WithCancel(t.Context())
 		sink := &cancelSink{after: after, cancel: cancel}
+		c := keyConnector(t, s, root)
+		if i >= 2 {
+			c.cfg.Transfer = TransferExec // the remote tar's channel is closed too
+		}
 		done := make(chan error, 1)
-		go func() { done <- keyConnector(t, s, root).Pull(ctx, sink) }()
+		go func() { done <- c.Pull(ctx, sink) }()
 		select {
 		case err := <-done:
 			require.ErrorIs(t, err, context.Canceled)

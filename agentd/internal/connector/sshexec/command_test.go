@@ -1,7 +1,7 @@
 package sshexec
 
 import (
-	"archive/tar"
+	"bufio"
 	"bytes"
 	"os"
 	"os/exec"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/xvault/xvault/agentd/internal/connector"
 	"github.com/xvault/xvault/sdk/archive"
 )
 
@@ -105,9 +106,14 @@ func TestFlavours(t *testing.T) {
 			t.Logf("%s not installed (apt-get install libarchive-tools busybox): skipping %s", fl.program, fl.tar.Flavour)
 			continue
 		}
-		stream := runLocal(t, bin, fl.program, fl.tar.Command(root, exclude))
+		dirs := parentDirs([]string{root})
+		stream := runLocal(t, bin, fl.program, fl.tar.ParentsCommand(dirs)+" ; "+fl.tar.Command(root, exclude))
+		br := bufio.NewReader(bytes.NewReader(stream))
+		parents := map[string]connector.Entry{}
+		require.NoError(t, readParents(br, dirs, parents), fl.tar.Flavour)
+		require.Len(t, parents, len(dirs))
 		sink := newRecSink()
-		require.NoError(t, newRootStream(root, exclude, sink).read(t.Context(), bytes.NewReader(stream)), fl.tar.Flavour)
+		require.NoError(t, newRootStream(root, exclude, sink).read(t.Context(), br), fl.tar.Flavour)
 		got := sink.names()
 		for _, n := range got {
 			require.NoError(t, archive.ValidName(n))
@@ -126,10 +132,7 @@ func TestFlavours(t *testing.T) {
 			continue
 		}
 		require.ElementsMatch(t, want, got, fl.tar.Flavour) // only GNU tar sorts
-		parents := runLocal(t, bin, fl.program, fl.tar.ParentsCommand([]string{filepath.Dir(root)}))
-		hdr, err := tar.NewReader(bytes.NewReader(parents)).Next()
-		require.NoError(t, err, fl.tar.Flavour)
-		require.Equal(t, byte(tar.TypeDir), hdr.Typeflag)
+		require.Equal(t, connector.TypeDir, parents[filepath.Dir(root)].Type)
 	}
 }
 

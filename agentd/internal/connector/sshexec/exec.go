@@ -34,9 +34,12 @@ const (
 	maxTrailer = 1 << 20
 )
 
-// Pull archives every configured root: the parents of each root first, once
-// each and as directories (one tar run for all of them), then one tar run per
-// root, in the order of the SFTP transfer. Cancelling ctx closes the channels.
+// Pull archives every configured root, each with one tar run on its own
+// exec channel, in the order of the SFTP transfer. The first run also
+// archives the parents of all roots (ParentsCommand, then "; ", then the
+// root's Command: two archives one after the other on stdout), so that a
+// pull of one root costs one session besides the probe. Each root's tar is
+// started while the previous one is read. Cancelling ctx closes the channels.
 func Pull(ctx context.Context, client *ssh.Client, sink connector.Sink, o Options) error {
 	log := o.Logger
 	if log == nil {
@@ -48,25 +51,51 @@ func Pull(ctx context.Context, client *ssh.Client, sink connector.Sink, o Option
 			roots = append(roots, r)
 		}
 	}
-	parents, err := fetchParents(ctx, client, o.Tar, roots)
-	if err != nil {
-		return err
-	}
-	emitted := map[string]bool{}
-	for _, r := range roots {
-		for _, d := range sshconn.Parents(r) {
-			if emitted[d] {
-				continue
-			}
-			emitted[d] = true
-			if err := sink.Put(parents[d], eof{}); err != nil {
-				return fmt.Errorf("archive %s: %w", d, err)
+	dirs := parentDirs(roots)
+	ahead := make([]*remoteTar, len(roots)+1)
+	defer func() {
+		for _, r := range ahead {
+			if r != nil {
+				_ = r.sess.Close()
 			}
 		}
-		cmd := o.Tar.Command(r, o.Exclude)
+	}()
+	start := func(i int) (err error) {
+		if i >= len(roots) {
+			return nil
+		}
+		cmd := o.Tar.Command(roots[i], o.Exclude)
+		if i == 0 && len(dirs) > 0 {
+			cmd = o.Tar.ParentsCommand(dirs) + " ; " + cmd
+		}
+		ahead[i], err = startTar(client, cmd)
+		return err
+	}
+	if err := start(0); err != nil {
+		return err
+	}
+	parents := map[string]connector.Entry{}
+	emitted := map[string]bool{}
+	for i, r := range roots {
+		if err := start(i + 1); err != nil {
+			return err
+		}
 		log.Debug("remote tar", "root", r, "flavour", o.Tar.Flavour.String())
 		s := newRootStream(r, o.Exclude, sink)
-		if err := run(ctx, client, cmd, o.Tar, r, sink, s.read); err != nil {
+		read := func(ctx context.Context, br *bufio.Reader) error {
+			if i == 0 && len(dirs) > 0 {
+				if err := readParents(br, dirs, parents); err != nil {
+					return fmt.Errorf("parents of the configured paths: %w", err)
+				}
+			}
+			if err := emitParents(sink, parents, emitted, r); err != nil {
+				return err
+			}
+			return s.read(ctx, br)
+		}
+		rt := ahead[i]
+		ahead[i] = nil
+		if err := rt.finish(ctx, o.Tar, r, sink, read); err != nil {
 			return err
 		}
 		if !s.sawRoot {
@@ -76,46 +105,39 @@ func Pull(ctx context.Context, client *ssh.Client, sink connector.Sink, o Option
 	return nil
 }
 
-// fetchParents archives the parents of all roots in one tar run and returns
-// their entries by remote path. Each must be a directory.
-func fetchParents(ctx context.Context, client *ssh.Client, t Tar, roots []string) (map[string]connector.Entry, error) {
-	want := map[string]bool{}
+// parentDirs lists the parents of all roots, sorted, once each.
+func parentDirs(roots []string) []string {
+	var dirs []string
 	for _, r := range roots {
-		for _, d := range sshconn.Parents(r) {
-			want[d] = true
-		}
+		dirs = append(dirs, sshconn.Parents(r)...)
 	}
-	got := map[string]connector.Entry{}
-	if len(want) == 0 {
-		return got, nil
-	}
-	dirs := slices.Sorted(func(yield func(string) bool) {
-		for d := range want {
-			if !yield(d) {
-				return
-			}
-		}
-	})
-	read := func(ctx context.Context, r io.Reader) error { return readParents(r, want, got) }
-	if err := run(ctx, client, t.ParentsCommand(dirs), t, "/", discardWarnings{}, read); err != nil {
-		return nil, fmt.Errorf("parents of the configured paths: %w", err)
-	}
-	for _, d := range dirs {
-		if _, ok := got[d]; !ok {
-			return nil, fmt.Errorf("stat %s (parent of a configured path): the remote tar did not archive it", d)
-		}
-	}
-	return got, nil
+	slices.Sort(dirs)
+	return slices.Compact(dirs)
 }
 
-// readParents reads the stream of ParentsCommand: only the asked-for
-// directories, each once.
-func readParents(r io.Reader, want map[string]bool, got map[string]connector.Entry) error {
-	tr := tar.NewReader(r)
+// emitParents emits the parents of root r not emitted yet.
+func emitParents(sink connector.Sink, parents map[string]connector.Entry, emitted map[string]bool, r string) error {
+	for _, d := range sshconn.Parents(r) {
+		if emitted[d] {
+			continue
+		}
+		emitted[d] = true
+		if err := sink.Put(parents[d], eof{}); err != nil {
+			return fmt.Errorf("archive %s: %w", d, err)
+		}
+	}
+	return nil
+}
+
+// readParents reads the archive of ParentsCommand: exactly the asked-for
+// directories (following symlinks), each a directory; then it skips the
+// archive's zero padding, up to the next archive.
+func readParents(br *bufio.Reader, dirs []string, got map[string]connector.Entry) error {
+	tr := tar.NewReader(br)
 	for {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
-			return nil
+			break
 		}
 		if err != nil {
 			return fmt.Errorf("remote tar stream: %w", err)
@@ -124,57 +146,103 @@ func readParents(r io.Reader, want map[string]bool, got map[string]connector.Ent
 			continue
 		}
 		full := "/" + strings.TrimSuffix(hdr.Name, "/")
-		if !want[full] || hdr.Name != strings.TrimPrefix(full, "/")+"/" && hdr.Name != strings.TrimPrefix(full, "/") {
+		if _, ok := slices.BinarySearch(dirs, full); !ok || strings.TrimPrefix(full, "/") != strings.TrimSuffix(hdr.Name, "/") {
 			return fmt.Errorf("remote tar stream: entry %q was not asked for", hdr.Name)
 		}
 		if hdr.Typeflag != tar.TypeDir {
 			return fmt.Errorf("%s (parent of a configured path) is not a directory", full)
 		}
-		e, _, err := entryOf(hdr, full)
-		if err != nil {
+		if got[full], _, err = entryOf(hdr, full); err != nil {
 			return err
 		}
-		got[full] = e
+	}
+	for _, d := range dirs {
+		if _, ok := got[d]; !ok {
+			return fmt.Errorf("stat %s (parent of a configured path): the remote tar did not archive it", d)
+		}
+	}
+	return skipPadding(br)
+}
+
+// skipPadding discards the zero blocks that end an archive (tar pads its
+// output to a record of 10 KiB), up to the first byte of the next one.
+func skipPadding(br *bufio.Reader) error {
+	for {
+		b, err := br.Peek(512)
+		if len(b) == 0 || errors.Is(err, io.EOF) && len(b) < 512 {
+			return nil // the next archive is empty or missing: its reader says so
+		}
+		if err != nil {
+			return fmt.Errorf("remote tar stream: %w", err)
+		}
+		if !allZero(b) {
+			return nil
+		}
+		_, _ = br.Discard(512)
 	}
 }
 
-// run runs one tar command, hands its stdout to read, and judges the exit
-// status: 0 is success, 1 from GNU tar a success with warnings (files that
-// changed or vanished while read), anything else a failure quoting stderr.
-// tar's stderr lines become warnings on path.
-func run(ctx context.Context, client *ssh.Client, cmd string, t Tar, path string, sink connector.Sink,
-	read func(context.Context, io.Reader) error) error {
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// remoteTar is a started tar command.
+type remoteTar struct {
+	sess   *ssh.Session
+	stdout io.Reader
+	stderr *lineBuffer
+}
+
+// startTar opens an exec channel and starts cmd. Starting the next command
+// before the current one is read overlaps the session setup (the login
+// shell and its rc files) with the transfer.
+func startTar(client *ssh.Client, cmd string) (*remoteTar, error) {
 	sess, err := client.NewSession()
 	if err != nil {
-		return fmt.Errorf("open an exec channel: %w", err)
+		return nil, fmt.Errorf("open an exec channel: %w", err)
 	}
-	defer sess.Close()
 	stdout, err := sess.StdoutPipe()
 	if err != nil {
-		return fmt.Errorf("exec channel: %w", err)
+		_ = sess.Close()
+		return nil, fmt.Errorf("exec channel: %w", err)
 	}
-	stderr := &lineBuffer{}
-	sess.Stderr = stderr
+	r := &remoteTar{sess: sess, stdout: stdout, stderr: &lineBuffer{}}
+	sess.Stderr = r.stderr
 	if err := sess.Start(cmd); err != nil {
-		return fmt.Errorf("start remote tar: %w", err)
+		_ = sess.Close()
+		return nil, fmt.Errorf("start remote tar: %w", err)
 	}
-	stop := context.AfterFunc(ctx, func() { _ = sess.Close() })
+	return r, nil
+}
+
+// finish hands the command's stdout to read and judges the exit status: 0
+// is success, 1 from GNU tar a success with warnings (files that changed or
+// vanished while read), anything else a failure quoting stderr. tar's
+// stderr lines become warnings on path.
+func (r *remoteTar) finish(ctx context.Context, t Tar, path string, sink connector.Sink,
+	read func(context.Context, *bufio.Reader) error) error {
+	defer r.sess.Close()
+	stop := context.AfterFunc(ctx, func() { _ = r.sess.Close() })
 	defer stop()
-	br := bufio.NewReaderSize(stdout, readBufferSize)
+	br := bufio.NewReaderSize(r.stdout, readBufferSize)
 	if err := read(ctx, br); err != nil {
-		_ = sess.Close() // stops tar (SIGPIPE) and unblocks Wait
-		_ = sess.Wait()
+		_ = r.sess.Close() // stops tar (SIGPIPE) and unblocks Wait
+		_ = r.sess.Wait()
 		return errors.Join(ctx.Err(), err)
 	}
 	if n, _ := io.CopyN(io.Discard, br, maxTrailer+1); n > maxTrailer {
-		_ = sess.Close()
 		return errors.New("remote tar stream: more than 1 MiB of data after the end of the archive")
 	}
-	err = sess.Wait()
+	err := r.sess.Wait()
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return ctxErr
 	}
-	return judge(err, t, path, stderr.lines(), sink)
+	return judge(err, t, path, r.stderr.lines(), sink)
 }
 
 func judge(err error, t Tar, path string, lines []string, sink connector.Sink) error {
@@ -243,9 +311,3 @@ func (b *lineBuffer) lines() []string {
 	}
 	return out
 }
-
-// discardWarnings is the sink of the parents' run: their tar says nothing
-// worth a job warning that would not fail the run.
-type discardWarnings struct{ connector.Sink }
-
-func (discardWarnings) Warn(string, error) {}

@@ -110,10 +110,11 @@ func gnuProbe(stream []byte, stderr string, status uint32) func(string) reply {
 		if cmd == ProbeCommand {
 			return reply{stdout: []byte("tar (GNU tar) 1.34\nCopyright...\n")}
 		}
-		if strings.Contains(cmd, "--no-recursion") {
-			return reply{stdout: tarOf(hdrDir("srv"))}
+		out := stream
+		if strings.Contains(cmd, "--no-recursion") { // parents first, then the root's archive
+			out = append(tarOf(hdrDir("srv")), stream...)
 		}
-		return reply{stdout: stream, stderr: []byte(stderr), status: status}
+		return reply{stdout: out, stderr: []byte(stderr), status: status}
 	}
 }
 
