@@ -103,6 +103,9 @@ func TestFlavours(t *testing.T) {
 	} {
 		bin, err := exec.LookPath(fl.program)
 		if err != nil {
+			if os.Getenv("XV_TEST_REQUIRE_SERVICES") == "1" {
+				t.Fatalf("%s not installed (apt-get install libarchive-tools busybox)", fl.program)
+			}
 			t.Logf("%s not installed (apt-get install libarchive-tools busybox): skipping %s", fl.program, fl.tar.Flavour)
 			continue
 		}

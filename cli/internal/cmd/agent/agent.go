@@ -175,32 +175,17 @@ func listRun(ctx context.Context, opts *listOptions) error {
 	return t.Flush()
 }
 
-type showOptions struct {
-	cmdutil.Deps
-	ID string
-}
-
 func newShowCmd(f *cmdutil.Factory) *cli.Command {
-	opts := &showOptions{}
+	opts := &cmdutil.IDOptions{}
 	return &cli.Command{
 		Name:      "show",
 		Usage:     "Show one agent",
 		UsageText: "xv agent show ID\n\nExamples:\n   xv agent show agt_01J...",
-		Action: func(c *cli.Context) error {
-			args, err := cmdutil.Args(c, "ID")
-			if err != nil {
-				return err
-			}
-			opts.ID = args[0]
-			if opts.Deps, err = f.Deps(c); err != nil {
-				return err
-			}
-			return showRun(c.Context, opts)
-		},
+		Action:    func(c *cli.Context) error { return cmdutil.WithID(c, f, opts, showRun) },
 	}
 }
 
-func showRun(ctx context.Context, opts *showOptions) error {
+func showRun(ctx context.Context, opts *cmdutil.IDOptions) error {
 	a, err := opts.Client.GetAgent(ctx, opts.ID)
 	if err != nil {
 		return err

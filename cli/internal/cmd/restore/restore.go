@@ -75,13 +75,8 @@ func listRun(ctx context.Context, opts *listOptions) error {
 	return t.Flush()
 }
 
-type showOptions struct {
-	cmdutil.Deps
-	ID string
-}
-
 func newShowCmd(f *cmdutil.Factory) *cli.Command {
-	opts := &showOptions{}
+	opts := &cmdutil.IDOptions{}
 	return &cli.Command{
 		Name:  "show",
 		Usage: "Show one restore and, while it is ready, its download link",

@@ -75,13 +75,8 @@ func listRun(ctx context.Context, opts *listOptions) error {
 	return t.Flush()
 }
 
-type showOptions struct {
-	cmdutil.Deps
-	ID string
-}
-
 func newShowCmd(f *cmdutil.Factory) *cli.Command {
-	opts := &showOptions{}
+	opts := &cmdutil.IDOptions{}
 	return &cli.Command{
 		Name:  "show",
 		Usage: "Show one snapshot: size, sha256, file count and where it is stored",
@@ -96,22 +91,12 @@ The artifact is a standard age file; with the tenant's identity
 Examples:
    xv snapshot show snap_01J...
    xv snapshot show snap_01J... -o json | jq -r .local_path`,
-		Flags: []cli.Flag{cmdutil.TenantFlag()},
-		Action: func(c *cli.Context) error {
-			args, err := cmdutil.Args(c, "ID")
-			if err != nil {
-				return err
-			}
-			opts.ID = args[0]
-			if opts.Deps, err = f.Deps(c); err != nil {
-				return err
-			}
-			return showRun(c.Context, opts)
-		},
+		Flags:  []cli.Flag{cmdutil.TenantFlag()},
+		Action: func(c *cli.Context) error { return cmdutil.WithID(c, f, opts, showRun) },
 	}
 }
 
-func showRun(ctx context.Context, opts *showOptions) error {
+func showRun(ctx context.Context, opts *cmdutil.IDOptions) error {
 	s, err := opts.Client.GetSnapshot(ctx, opts.ID)
 	if err != nil {
 		return err

@@ -141,13 +141,8 @@ func listRun(ctx context.Context, opts *listOptions) error {
 	return t.Flush()
 }
 
-type revokeOptions struct {
-	cmdutil.Deps
-	ID string
-}
-
 func newRevokeCmd(f *cmdutil.Factory) *cli.Command {
-	opts := &revokeOptions{}
+	opts := &cmdutil.IDOptions{}
 	return &cli.Command{
 		Name:  "revoke",
 		Usage: "Revoke a token; it stops working at once",
@@ -155,22 +150,12 @@ func newRevokeCmd(f *cmdutil.Factory) *cli.Command {
 
 Examples:
    xv token revoke tok_01J...`,
-		Flags: []cli.Flag{cmdutil.TenantFlag()},
-		Action: func(c *cli.Context) error {
-			args, err := cmdutil.Args(c, "ID")
-			if err != nil {
-				return err
-			}
-			opts.ID = args[0]
-			if opts.Deps, err = f.Deps(c); err != nil {
-				return err
-			}
-			return revokeRun(c.Context, opts)
-		},
+		Flags:  []cli.Flag{cmdutil.TenantFlag()},
+		Action: func(c *cli.Context) error { return cmdutil.WithID(c, f, opts, revokeRun) },
 	}
 }
 
-func revokeRun(ctx context.Context, opts *revokeOptions) error {
+func revokeRun(ctx context.Context, opts *cmdutil.IDOptions) error {
 	t, err := opts.Client.RevokeToken(ctx, opts.ID)
 	if err != nil {
 		return err
