@@ -210,25 +210,28 @@ func (a *Agent) claimLoop(ctx, jobsCtx context.Context, slots chan struct{}, job
 	}
 }
 
+// heartbeatLoop reports liveness until ctx ends, then says once that this
+// agent is draining (it takes no new jobs while running ones finish).
 func (a *Agent) heartbeatLoop(ctx context.Context) {
 	t := time.NewTicker(a.cfg.HeartbeatInterval)
 	defer t.Stop()
 	for {
-		status := sdk.AgentOnline
-		if ctx.Err() != nil {
-			status = sdk.AgentDraining
-		}
-		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		_, err := a.hub.Heartbeat(hctx, sdk.HeartbeatRequest{Version: Version, Status: status, RunningJobs: a.runningCount()})
-		cancel()
-		if err != nil && ctx.Err() == nil {
-			a.log.Warn("heartbeat failed", "err", err)
-		}
+		a.heartbeat(ctx, sdk.AgentOnline)
 		select {
 		case <-ctx.Done():
+			a.heartbeat(context.WithoutCancel(ctx), sdk.AgentDraining)
 			return
 		case <-t.C:
 		}
+	}
+}
+
+func (a *Agent) heartbeat(ctx context.Context, status sdk.AgentStatus) {
+	hctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, err := a.hub.Heartbeat(hctx, sdk.HeartbeatRequest{Version: Version, Status: status, RunningJobs: a.runningCount()})
+	if err != nil && ctx.Err() == nil {
+		a.log.Warn("heartbeat failed", "status", status, "err", err)
 	}
 }
 
