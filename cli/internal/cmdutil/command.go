@@ -129,3 +129,17 @@ func WithID(c *cli.Context, f *Factory, opts *IDOptions, run func(context.Contex
 	}
 	return run(c.Context, opts)
 }
+
+// StartList does what every list command does first: it refuses arguments,
+// checks --limit and resolves the command's dependencies into deps.
+func StartList(c *cli.Context, f *Factory, list sdk.ListOptions, deps *Deps) error {
+	if _, err := Args(c); err != nil {
+		return err
+	}
+	if err := CheckLimit(list); err != nil {
+		return err
+	}
+	var err error
+	*deps, err = f.Deps(c)
+	return err
+}

@@ -112,14 +112,7 @@ Examples:
 }
 
 func list(c *cli.Context, f *cmdutil.Factory, opts *listOptions, run func(context.Context, *listOptions) error) error {
-	if _, err := cmdutil.Args(c); err != nil {
-		return err
-	}
-	if err := cmdutil.CheckLimit(opts.List); err != nil {
-		return err
-	}
-	var err error
-	if opts.Deps, err = f.Deps(c); err != nil {
+	if err := cmdutil.StartList(c, f, opts.List, &opts.Deps); err != nil {
 		return err
 	}
 	return run(c.Context, opts)

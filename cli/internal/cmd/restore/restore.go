@@ -43,14 +43,7 @@ Examples:
 			&cli.StringFlag{Name: "snapshot", Usage: "only restores of snapshot `ID`", Destination: &opts.List.SnapshotID},
 		}, cmdutil.ListFlags(&opts.List.ListOptions)...),
 		Action: func(c *cli.Context) error {
-			if _, err := cmdutil.Args(c); err != nil {
-				return err
-			}
-			if err := cmdutil.CheckLimit(opts.List.ListOptions); err != nil {
-				return err
-			}
-			var err error
-			if opts.Deps, err = f.Deps(c); err != nil {
+			if err := cmdutil.StartList(c, f, opts.List.ListOptions, &opts.Deps); err != nil {
 				return err
 			}
 			return listRun(c.Context, opts)

@@ -289,14 +289,7 @@ func newListCmd(f *cmdutil.Factory) *cli.Command {
 			&cli.StringFlag{Name: "source", Usage: "only schedules of source `ID`", Destination: &opts.List.SourceID},
 		}, cmdutil.ListFlags(&opts.List.ListOptions)...),
 		Action: func(c *cli.Context) error {
-			if _, err := cmdutil.Args(c); err != nil {
-				return err
-			}
-			if err := cmdutil.CheckLimit(opts.List.ListOptions); err != nil {
-				return err
-			}
-			var err error
-			if opts.Deps, err = f.Deps(c); err != nil {
+			if err := cmdutil.StartList(c, f, opts.List.ListOptions, &opts.Deps); err != nil {
 				return err
 			}
 			page, err := opts.Client.ListSchedules(c.Context, opts.List)

@@ -83,14 +83,7 @@ Examples:
    xv tenant list -o json | jq -r '.[].id'`,
 		Flags: cmdutil.ListFlags(&opts.List),
 		Action: func(c *cli.Context) error {
-			if _, err := cmdutil.Args(c); err != nil {
-				return err
-			}
-			if err := cmdutil.CheckLimit(opts.List); err != nil {
-				return err
-			}
-			var err error
-			if opts.Deps, err = f.Deps(c); err != nil {
+			if err := cmdutil.StartList(c, f, opts.List, &opts.Deps); err != nil {
 				return err
 			}
 			return listRun(c.Context, opts)
