@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -53,6 +54,7 @@ func (a *agentProc) start(t *testing.T, extra ...string) {
 	args := append([]string{"--hub", a.hubURL, "--enroll-token", a.enrollToken,
 		"--state-dir", a.StateDir, "--storage-dir", a.Storage, "--log-level", "debug"}, extra...)
 	a.cmd = exec.Command(bin.agentd, args...)
+	a.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // dies with the test binary
 	a.cmd.Stdout, a.cmd.Stderr = logWriter(t, "agentd"), logWriter(t, "agentd")
 	require.NoError(t, a.cmd.Start())
 	t.Cleanup(func() { stopProcess(a.cmd) })

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -83,6 +84,7 @@ func runHub(t *testing.T, dataDir, addr string, extra ...string) *hub {
 	h := &hub{DataDir: dataDir}
 	args := append([]string{"--dev", "--data-dir", h.DataDir, "--listen", addr}, extra...)
 	h.cmd = exec.Command(bin.hubd, args...)
+	h.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // dies with the test binary
 	h.cmd.Stdout, h.cmd.Stderr = logWriter(t, "hubd"), logWriter(t, "hubd")
 	require.NoError(t, h.cmd.Start())
 	t.Cleanup(func() { stopProcess(h.cmd) })

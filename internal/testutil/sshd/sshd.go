@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -177,6 +178,8 @@ func (s *Server) start() error {
 	s.log = &syncBuffer{}
 	cmd := exec.Command(Binary, "-D", "-e", "-f", cfgPath)
 	cmd.Stdout, cmd.Stderr = s.log, s.log
+	// A test binary killed by a timeout never runs its cleanups: take sshd down with it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("run %s: %w", Binary, err)
 	}
