@@ -79,19 +79,13 @@ The download link carries its own secret token: anyone holding it can
 download until it expires. Treat it like a password.`,
 		Flags: []cli.Flag{cmdutil.TenantFlag()},
 		Action: func(c *cli.Context) error {
-			args, err := cmdutil.Args(c, "ID")
-			if err != nil {
-				return err
-			}
-			opts.ID = args[0]
-			if opts.Deps, err = f.Deps(c); err != nil {
-				return err
-			}
-			r, err := opts.Client.GetRestore(c.Context, opts.ID)
-			if err != nil {
-				return err
-			}
-			return Print(opts.Deps, r)
+			return cmdutil.WithID(c, f, opts, func(ctx context.Context, o *cmdutil.IDOptions) error {
+				r, err := o.Client.GetRestore(ctx, o.ID)
+				if err != nil {
+					return err
+				}
+				return Print(o.Deps, r)
+			})
 		},
 	}
 }
