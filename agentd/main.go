@@ -30,6 +30,9 @@ func main() {
 			&cli.DurationFlag{Name: "shutdown-grace", EnvVars: []string{"XV_SHUTDOWN_GRACE"}, Value: 30 * time.Second, Usage: "on SIGTERM, how long running jobs may finish before they are aborted"},
 			&cli.StringFlag{Name: "log-level", EnvVars: []string{"XV_LOG_LEVEL"}, Value: "info", Usage: "debug, info, warn or error"},
 			&cli.StringFlag{Name: "download-listen", EnvVars: []string{"XV_DOWNLOAD_LISTEN"}, Value: agent.DefaultDownloadListen, Usage: "address serving restore downloads (GET /download/{token}); empty: none"},
+			&cli.BoolFlag{Name: "allow-loopback", EnvVars: []string{"XV_ALLOW_LOOPBACK"}, Usage: "let sources reach loopback addresses and local unix sockets"},
+			&cli.BoolFlag{Name: "allow-private", EnvVars: []string{"XV_ALLOW_PRIVATE"}, Usage: "let sources reach private addresses (10/8, 172.16/12, 192.168/16, fc00::/7, 100.64/10)"},
+			&cli.StringSliceFlag{Name: "allow-local-root", Usage: "a directory local sources may read (repeatable); none by default"},
 			&cli.StringFlag{Name: "public-url", EnvVars: []string{"XV_PUBLIC_URL"}, Usage: "base URL of download links, as users reach this agent (default http://{download-listen})"},
 		},
 		Action: run,
@@ -64,5 +67,9 @@ func run(c *cli.Context) error {
 
 		DownloadListen: c.String("download-listen"),
 		PublicURL:      c.String("public-url"),
+
+		AllowLoopback: c.Bool("allow-loopback"),
+		AllowPrivate:  c.Bool("allow-private"),
+		LocalRoots:    c.StringSlice("allow-local-root"),
 	})
 }

@@ -17,7 +17,9 @@ import (
 // enrolling it with a one-use token on first start. wg is done when the agent
 // has stopped, so main can wait for its running jobs to hand back.
 // downloadListen is where it serves restore downloads ("" = the default).
-func devAgent(dataDir, downloadListen string, log *slog.Logger, wg *sync.WaitGroup) func(ctx context.Context, hubURL, adminToken string) error {
+// The embedded agent may reach loopback and private addresses (the dev
+// machine's own servers) and the local roots given.
+func devAgent(dataDir, downloadListen string, localRoots []string, log *slog.Logger, wg *sync.WaitGroup) func(ctx context.Context, hubURL, adminToken string) error {
 	return func(ctx context.Context, hubURL, adminToken string) error {
 		cfg := agent.Config{
 			HubURL:        hubURL,
@@ -29,6 +31,10 @@ func devAgent(dataDir, downloadListen string, log *slog.Logger, wg *sync.WaitGro
 
 			DownloadListen:         downloadListen,
 			DownloadListenOptional: downloadListen == agent.DefaultDownloadListen,
+
+			AllowLoopback: true,
+			AllowPrivate:  true,
+			LocalRoots:    localRoots,
 		}
 		if !agent.Enrolled(cfg.StateDir) {
 			tok, err := sdk.New(hubURL, adminToken).CreateEnrollmentToken(ctx, sdk.CreateEnrollmentTokenRequest{

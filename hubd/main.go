@@ -52,6 +52,7 @@ func devFlags() []cli.Flag {
 		&cli.StringFlag{Name: "data-dir", Value: hub.DefaultDataDir, Usage: "dev mode's data directory", EnvVars: []string{"XV_DATA_DIR"}},
 		&cli.BoolFlag{Name: "no-agent", Usage: "dev mode: do not run the embedded agent (snapshots in DIR/backups)"},
 		&cli.StringFlag{Name: "download-listen", Value: "127.0.0.1:8082", Usage: "dev mode: where the embedded agent serves restore downloads"},
+		&cli.StringSliceFlag{Name: "allow-local-root", Usage: "dev mode: a directory local sources of the embedded agent may read (repeatable); none by default"},
 	}
 }
 
@@ -95,7 +96,7 @@ func runServe(c *cli.Context) error {
 	}
 	if cfg.Dev && !c.Bool("no-agent") {
 		var agentDone sync.WaitGroup
-		cfg.OnReady = devAgent(cfg.DataDir, c.String("download-listen"), log, &agentDone)
+		cfg.OnReady = devAgent(cfg.DataDir, c.String("download-listen"), c.StringSlice("allow-local-root"), log, &agentDone)
 		cfg.BeforeShutdown = func(ctx context.Context) { waitGroup(ctx, &agentDone) }
 	}
 	return hub.Run(c.Context, cfg)

@@ -91,6 +91,11 @@ type SecretPayload struct {
 	Password   string         `json:"password,omitempty"`
 	PrivateKey string         `json:"private_key,omitempty"`
 	Passphrase string         `json:"passphrase,omitempty"`
+	// SSH is the credential of the source's "ssh" block (mysql and
+	// postgres through SSH); DB is the database password of a wordpress
+	// source's db_credential_id. Each is released with the job's own.
+	SSH *SecretPayload `json:"ssh,omitempty"`
+	DB  *SecretPayload `json:"db,omitempty"`
 }
 
 // HostKeyReport records the host key fingerprint seen on first connection.

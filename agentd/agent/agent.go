@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -45,6 +47,14 @@ type Config struct {
 	PublicURL              string
 	DownloadListenOptional bool
 	CleanupInterval        time.Duration // expired restores, default 1m
+
+	// Egress: loopback and private addresses are refused unless allowed
+	// (link-local, multicast and unspecified ones always are).
+	AllowLoopback bool
+	AllowPrivate  bool
+	// LocalRoots are the directories local sources may read
+	// (--allow-local-root); none by default.
+	LocalRoots []string
 }
 
 func (c *Config) setDefaults() error {
@@ -91,8 +101,35 @@ type Agent struct {
 
 	downloads *downloads // nil: no download server, restores fail
 
+	localRoots []string // cfg.LocalRoots, resolved
+	ownDirs    []string // state and storage dirs, resolved: never a local source
+
 	mu      sync.Mutex
 	running map[string]context.CancelFunc // job id → abort
+}
+
+// tmpDirName is the state dir's folder of per-job private temp dirs.
+const tmpDirName = "tmp"
+
+// resolveDirs makes each directory absolute and resolves its symlinks.
+func resolveDirs(dirs []string) ([]string, error) {
+	var out []string
+	for _, d := range dirs {
+		abs, err := filepath.Abs(d)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", d, err)
+		}
+		real, err := filepath.EvalSymlinks(abs)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", d, err)
+		}
+		fi, err := os.Stat(real)
+		if err != nil || !fi.IsDir() {
+			return nil, fmt.Errorf("%s is not a directory", d)
+		}
+		out = append(out, real)
+	}
+	return out, nil
 }
 
 func capabilities() []string {
@@ -136,8 +173,19 @@ func newAgent(ctx context.Context, cfg Config) (*Agent, error) {
 	for _, p := range removed {
 		log.Info("removed leftover partial artifact", "path", p)
 	}
+	if err := os.RemoveAll(filepath.Join(cfg.StateDir, tmpDirName)); err != nil {
+		return nil, fmt.Errorf("clean job temp dirs: %w", err)
+	}
+	roots, err := resolveDirs(cfg.LocalRoots)
+	if err != nil {
+		return nil, fmt.Errorf("--allow-local-root: %w", err)
+	}
+	own, err := resolveDirs([]string{cfg.StateDir, cfg.StorageDir})
+	if err != nil {
+		return nil, err
+	}
 	return &Agent{
-		cfg: cfg, log: log, st: st, store: store,
+		cfg: cfg, log: log, st: st, store: store, localRoots: roots, ownDirs: own,
 		hub:     sdk.New(cfg.HubURL, st.Token, sdk.WithHTTPClient(cfg.HTTPClient)),
 		running: map[string]context.CancelFunc{},
 	}, nil

@@ -1,10 +1,15 @@
 package agent
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -12,6 +17,7 @@ import (
 	"filippo.io/age/armor"
 
 	"github.com/xvault/xvault/agentd/internal/connector"
+	"github.com/xvault/xvault/agentd/internal/egress"
 	"github.com/xvault/xvault/agentd/internal/storage"
 	"github.com/xvault/xvault/sdk"
 	"github.com/xvault/xvault/sdk/archive"
@@ -29,19 +35,12 @@ func (a *Agent) backup(ctx context.Context, l *lease) (*sdk.SnapshotReport, erro
 	if err != nil {
 		return nil, err
 	}
-	conn, err := newConnector(j, secret, connectorOptions{
-		log: l.log,
-		onHostKey: func(fp string) error {
-			stored, err := a.hub.ReportHostKey(ctx, j.ID, sdk.HostKeyReport{LeaseEpoch: j.LeaseEpoch, Fingerprint: fp})
-			if err != nil {
-				return fmt.Errorf("record host key: %w", err)
-			}
-			if stored != fp {
-				return fmt.Errorf("host key changed: the hub recorded %s but the server presented %s: %w", stored, fp, connector.ErrPermanent)
-			}
-			return nil
-		},
-	})
+	env, cleanup, err := a.connectorEnv(ctx, l)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	conn, err := newConnector(j, secret, env)
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +58,13 @@ func (a *Agent) backup(ctx context.Context, l *lease) (*sdk.SnapshotReport, erro
 		p.Abort()
 		return nil, fmt.Errorf("start artifact: %w", err)
 	}
-	if err := conn.Pull(ctx, &archiveSink{w: w, l: l}); err != nil {
+	sink := &archiveSink{w: w, l: l, sourceType: j.SourceType}
+	if err := conn.Pull(ctx, sink); err != nil {
+		w.Close()
+		p.Abort()
+		return nil, err
+	}
+	if err := sink.end(); err != nil {
 		w.Close()
 		p.Abort()
 		return nil, err
@@ -91,6 +96,36 @@ func (a *Agent) backup(ctx context.Context, l *lease) (*sdk.SnapshotReport, erro
 		SizeBytes: res.StoredBytes, PlainBytes: res.PlainBytes, FileCount: res.Files, SHA256: res.SHA256,
 		LocalPath: dir, Manifest: mj, StartedAt: started, FinishedAt: finished,
 	}, nil
+}
+
+// connectorEnv prepares what a connector gets for one job: the egress
+// policy, the local roots, a private temp dir (removed by cleanup) and the
+// host key recorder.
+func (a *Agent) connectorEnv(ctx context.Context, l *lease) (connector.Env, func(), error) {
+	j := l.job
+	dir := filepath.Join(a.cfg.StateDir, tmpDirName, j.ID)
+	_ = os.RemoveAll(dir)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return connector.Env{}, nil, fmt.Errorf("job temp dir: %w", err)
+	}
+	env := connector.Env{
+		Logger:         l.log,
+		TempDir:        dir,
+		Egress:         egress.Policy{AllowLoopback: a.cfg.AllowLoopback, AllowPrivate: a.cfg.AllowPrivate},
+		LocalRoots:     a.localRoots,
+		ForbiddenRoots: a.ownDirs,
+		OnHostKey: func(fp string) error {
+			stored, err := a.hub.ReportHostKey(ctx, j.ID, sdk.HostKeyReport{LeaseEpoch: j.LeaseEpoch, Fingerprint: fp})
+			if err != nil {
+				return fmt.Errorf("record host key: %w", err)
+			}
+			if stored != fp {
+				return fmt.Errorf("host key changed: the hub recorded %s but the server presented %s: %w", stored, fp, connector.ErrPermanent)
+			}
+			return nil
+		},
+	}
+	return env, func() { _ = os.RemoveAll(dir) }, nil
 }
 
 // fetchSecret gets the job's credential, released for this lease only and
@@ -132,23 +167,113 @@ func snapshotIDs(j *sdk.ClaimedJob) storage.SnapshotIDs {
 	return storage.SnapshotIDs{TenantID: j.TenantID, SourceID: j.SourceID, SnapshotID: j.SnapshotID}
 }
 
-// archiveSink feeds connector entries into the artifact and counts progress.
+// archiveSink feeds connector entries into the artifact in the snapshot
+// layout (docs/format.md): xvault.json first, file-tree entries under
+// files/, objects under their own names, xvault.end.json last.
 type archiveSink struct {
-	w *archive.Writer
-	l *lease
+	w          *archive.Writer
+	l          *lease
+	sourceType sdk.SourceType
+	described  bool
+	notes      map[string]any
+}
+
+func (s *archiveSink) Describe(d archive.Descriptor) error {
+	if s.described {
+		return errors.New("archive: descriptor already written")
+	}
+	s.described = true
+	d.LayoutVersion = archive.LayoutVersion
+	d.SourceType = string(s.sourceType)
+	if d.Connector == "" {
+		d.Connector = string(s.sourceType)
+	}
+	d.CreatedAt = time.Now().UTC()
+	if tm := s.l.transferMode.Load(); tm != nil && d.TransferMode == "" {
+		d.TransferMode = *tm
+	}
+	for _, w := range d.Warnings {
+		s.l.warnText(w)
+	}
+	d.Warnings = s.l.warningList()
+	if d.Warnings == nil {
+		d.Warnings = []string{}
+	}
+	return s.putJSON(archive.DescriptorName, d)
+}
+
+func (s *archiveSink) describeOnce() error {
+	if s.described {
+		return nil
+	}
+	return s.Describe(archive.Descriptor{})
+}
+
+func (s *archiveSink) putJSON(name string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", name, err)
+	}
+	b = append(b, '\n')
+	hdr := &tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(b)), ModTime: time.Now().UTC()}
+	if err := s.w.Add(hdr, bytes.NewReader(b)); err != nil {
+		return fmt.Errorf("archive %s: %w", name, err)
+	}
+	return nil
 }
 
 func (s *archiveSink) Put(e connector.Entry, body io.Reader) error {
+	if err := s.describeOnce(); err != nil {
+		return err
+	}
 	if body != nil {
 		body = &countingReader{r: body, n: &s.l.bytesRead}
 	}
-	if err := s.w.Add(e.TarHeader(), body); err != nil {
+	hdr := e.TarHeader()
+	hdr.Name = archive.FilesPrefix + hdr.Name
+	if err := s.w.Add(hdr, body); err != nil {
 		return fmt.Errorf("archive %s: %w", e.Name, err)
 	}
 	if e.Type == connector.TypeFile {
 		s.l.filesDone.Add(1)
 	}
 	return nil
+}
+
+func (s *archiveSink) PutObject(name string, size int64, modTime time.Time, body io.Reader) error {
+	if err := s.describeOnce(); err != nil {
+		return err
+	}
+	if err := archive.ValidName(name); err != nil || strings.HasPrefix(name, archive.FilesPrefix) {
+		return fmt.Errorf("archive object %q: not a layout name", name)
+	}
+	hdr := &tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o600, Size: size, ModTime: modTime.UTC()}
+	if err := s.w.Add(hdr, &countingReader{r: body, n: &s.l.bytesRead}); err != nil {
+		return fmt.Errorf("archive %s: %w", name, err)
+	}
+	s.l.filesDone.Add(1)
+	return nil
+}
+
+func (s *archiveSink) Note(key string, value any) {
+	if s.notes == nil {
+		s.notes = map[string]any{}
+	}
+	s.notes[key] = value
+}
+
+// end writes xvault.end.json (and the descriptor, for an empty source).
+func (s *archiveSink) end() error {
+	if err := s.describeOnce(); err != nil {
+		return err
+	}
+	warnings := s.l.warningList()
+	if warnings == nil {
+		warnings = []string{}
+	}
+	return s.putJSON(archive.EndName, archive.End{
+		FinishedAt: time.Now().UTC(), Files: s.l.filesDone.Load(), Warnings: warnings, Notes: s.notes,
+	})
 }
 
 func (s *archiveSink) Warn(path string, err error) { s.l.warn(path, err) }

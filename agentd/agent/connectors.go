@@ -1,33 +1,33 @@
 package agent
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 
 	"github.com/xvault/xvault/agentd/internal/connector"
 	"github.com/xvault/xvault/agentd/internal/connector/sftp"
+	"github.com/xvault/xvault/agentd/internal/egress"
 	"github.com/xvault/xvault/sdk"
 	"github.com/xvault/xvault/sdk/archive"
 )
 
-type connectorOptions struct {
-	log       *slog.Logger
-	onHostKey func(fingerprint string) error
-}
-
-// newConnector is the registry of connectors: one explicit case per source type.
-func newConnector(j *sdk.ClaimedJob, secret *sdk.SecretPayload, opts connectorOptions) (connector.Connector, error) {
+// newConnector is the registry of connectors: one explicit case per source
+// type. The hub validated the config; it is decoded strictly once more here
+// so that a config the agent does not understand fails loudly. Every case
+// dials through env.Egress.
+func newConnector(j *sdk.ClaimedJob, secret *sdk.SecretPayload, env connector.Env) (connector.Connector, error) {
+	if secret == nil {
+		secret = &sdk.SecretPayload{}
+	}
+	dial := egress.Dialer{Policy: env.Egress}
 	switch j.SourceType {
 	case sdk.SourceSSH, sdk.SourceSFTP:
-		var cfg sdk.SSHConfig
-		if err := json.Unmarshal(j.SourceConfig, &cfg); err != nil {
-			return nil, fmt.Errorf("source config: %v: %w", err, connector.ErrPermanent)
+		cfg, err := decodeConfig[sdk.SSHConfig](j)
+		if err != nil {
+			return nil, err
 		}
-		var cred sftp.Credential
-		if secret != nil {
-			cred = sftp.Credential{Password: secret.Password, PrivateKey: []byte(secret.PrivateKey), Passphrase: secret.Passphrase}
-		}
+		cred := sftp.Credential{Password: secret.Password, PrivateKey: []byte(secret.PrivateKey), Passphrase: secret.Passphrase}
 		transfer := cfg.Transfer
 		if transfer == "" {
 			transfer = sdk.TransferAuto
@@ -35,10 +35,21 @@ func newConnector(j *sdk.ClaimedJob, secret *sdk.SecretPayload, opts connectorOp
 		return sftp.New(sftp.Config{
 			Host: cfg.Host, Port: cfg.Port, Username: cfg.Username,
 			Paths: cfg.Paths, Exclude: cfg.Exclude, HostKey: j.HostKey, Transfer: transfer,
-		}, cred, sftp.Options{Logger: opts.log, OnHostKey: opts.onHostKey})
+		}, cred, sftp.Options{Logger: env.Logger, OnHostKey: env.OnHostKey, DialContext: dial.DialContext})
 	default:
 		return nil, fmt.Errorf("source type %q is not supported by this agent yet: %w", j.SourceType, connector.ErrPermanent)
 	}
+}
+
+// decodeConfig decodes the job's source config strictly into T.
+func decodeConfig[T any](j *sdk.ClaimedJob) (T, error) {
+	var cfg T
+	dec := json.NewDecoder(bytes.NewReader(j.SourceConfig))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&cfg); err != nil {
+		return cfg, fmt.Errorf("%s source config: %v: %w", j.SourceType, err, connector.ErrPermanent)
+	}
+	return cfg, nil
 }
 
 // archiveOptions are the artifact writer's options for the job's source:
@@ -47,9 +58,9 @@ func archiveOptions(j *sdk.ClaimedJob) (archive.Options, error) {
 	if j.SourceType != sdk.SourceSSH && j.SourceType != sdk.SourceSFTP {
 		return archive.Options{}, nil
 	}
-	var cfg sdk.SSHConfig
-	if err := json.Unmarshal(j.SourceConfig, &cfg); err != nil {
-		return archive.Options{}, fmt.Errorf("source config: %v: %w", err, connector.ErrPermanent)
+	cfg, err := decodeConfig[sdk.SSHConfig](j)
+	if err != nil {
+		return archive.Options{}, err
 	}
 	opts, err := archive.ParseCompression(cfg.Compression)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/xvault/xvault/agentd/internal/connector"
+	"github.com/xvault/xvault/agentd/internal/egress"
 	"github.com/xvault/xvault/sdk"
 )
 
@@ -55,12 +56,22 @@ func (l *lease) progress() sdk.Progress {
 }
 
 func (l *lease) warn(path string, err error) {
-	l.warnCount.Add(1)
 	l.log.Warn("job warning", "path", path, "err", err)
+	l.addWarning(fmt.Sprintf("%s: %v", path, err))
+}
+
+// warnText records a warning that concerns the whole job, not one path.
+func (l *lease) warnText(msg string) {
+	l.log.Warn("job warning", "warning", msg)
+	l.addWarning(msg)
+}
+
+func (l *lease) addWarning(msg string) {
+	l.warnCount.Add(1)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if len(l.warnings) < maxWarningsKept {
-		l.warnings = append(l.warnings, fmt.Sprintf("%s: %v", path, err))
+		l.warnings = append(l.warnings, msg)
 	}
 }
 
@@ -168,7 +179,7 @@ func (a *Agent) finish(ctx context.Context, l *lease, report *sdk.SnapshotReport
 		return
 	case err != nil:
 		req.Status, req.ErrorMessage = sdk.JobFailed, err.Error()
-		req.Permanent = errors.Is(err, connector.ErrPermanent)
+		req.Permanent = errors.Is(err, connector.ErrPermanent) || errors.Is(err, egress.ErrRefused)
 	default:
 		req.Status, req.Snapshot, req.Restore = sdk.JobCompleted, report, l.restoreReport
 	}

@@ -9,7 +9,12 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"log/slog"
 	"time"
+
+	"github.com/xvault/xvault/agentd/internal/egress"
+	"github.com/xvault/xvault/sdk"
+	"github.com/xvault/xvault/sdk/archive"
 )
 
 // EntryType is the kind of an archived entry.
@@ -34,11 +39,28 @@ type Entry struct {
 	LinkTarget string // symlinks only; kept as is, never followed
 }
 
-// Sink receives entries. Put is called serially, in archive order; for a
-// regular file body yields exactly e.Size bytes (the connector pads or cuts a
-// file that changed while it was read, and reports that through Warn).
+// Sink receives entries. Its methods are called serially, in archive order.
+// The snapshot layout (docs/format.md) is the sink's business: file-tree
+// entries go under files/, objects under their layout name.
 type Sink interface {
+	// Describe sets the snapshot's descriptor (xvault.json). It may be
+	// called once, before the first Put or PutObject; without it the sink
+	// writes a descriptor naming just the source type and connector. The
+	// sink fills in LayoutVersion, SourceType, CreatedAt, TransferMode and
+	// the warnings reported so far.
+	Describe(d archive.Descriptor) error
+	// Put archives a file-tree entry; e.Name is the remote path without its
+	// leading "/". For a regular file body yields exactly e.Size bytes (the
+	// connector pads or cuts a file that changed while it was read, and
+	// reports that through Warn).
 	Put(e Entry, body io.Reader) error
+	// PutObject archives content that is not part of the file tree, under
+	// its layout name ("databases/shop.sql", "server/grants.sql"). body
+	// yields exactly size bytes (a spooled dump: see package spool).
+	PutObject(name string, size int64, modTime time.Time, body io.Reader) error
+	// Note records a fact learned while the content was written; the sink
+	// writes the notes into xvault.end.json, the last entry.
+	Note(key string, value any)
 	// Warn records a non-fatal problem with one path (vanished, changed while read).
 	Warn(path string, err error)
 	// Progress reports the path being read now (for the job's progress).
@@ -55,6 +77,15 @@ type TransferReporter interface {
 // Connector pulls one source into a sink.
 type Connector interface {
 	Pull(ctx context.Context, sink Sink) error
+}
+
+// Tester is implemented by connectors that can check a source without
+// backing it up (xv source test): connect, list, check privileges, report
+// versions, and change nothing. A problem that would make a backup fail is
+// a failed check in the report, not an error; the error is for the test
+// itself failing to run.
+type Tester interface {
+	Test(ctx context.Context) (*sdk.TestReport, error)
 }
 
 // ErrPermanent marks an error that retrying cannot fix (host key changed,
@@ -98,3 +129,24 @@ func tarMode(m fs.FileMode) int64 {
 	}
 	return mode
 }
+
+// Env is what the agent hands every connector for one job.
+type Env struct {
+	Logger *slog.Logger
+	// TempDir is a private (0700) directory of this job, removed when the
+	// job ends: spools and tool option files go there.
+	TempDir string
+	// Egress says which addresses the connector may dial.
+	Egress egress.Policy
+	// OnHostKey records an SSH host key seen on first use (see sshconn).
+	OnHostKey func(fingerprint string) error
+	// LocalRoots are the directories local sources may read
+	// (agentd --allow-local-root), already resolved with EvalSymlinks.
+	LocalRoots []string
+	// ForbiddenRoots are the agent's own state and storage directories,
+	// which no local source may read, resolved.
+	ForbiddenRoots []string
+}
+
+// Secret is the job's released credential(s), kept in memory only.
+type Secret = sdk.SecretPayload

@@ -55,6 +55,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"path"
 	"strings"
 	"time"
@@ -112,6 +113,8 @@ type Options struct {
 	SmallFileMax int64
 	// BufferBudget caps the bytes of small files buffered at once (default 32 MiB).
 	BufferBudget int64
+	// DialContext opens the TCP connection (the agent's egress-checked dialer).
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 const (
@@ -148,7 +151,7 @@ func New(cfg Config, cred Credential, opts Options) (*Connector, error) {
 	log = log.With("connector", "sftp", "host", cfg.Host, "port", port)
 	dialer, err := sshconn.NewDialer(
 		sshconn.Config{Host: cfg.Host, Port: cfg.Port, Username: cfg.Username, HostKey: cfg.HostKey},
-		cred, sshconn.Options{OnHostKey: opts.OnHostKey, Logger: log, DialTimeout: opts.DialTimeout})
+		cred, sshconn.Options{OnHostKey: opts.OnHostKey, Logger: log, DialTimeout: opts.DialTimeout, DialContext: opts.DialContext})
 	if err != nil {
 		return nil, fmt.Errorf("sftp source: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/xvault/xvault/agentd/internal/connector/connectortest"
 	"io"
 	"sync"
 	"testing"
@@ -22,6 +23,7 @@ type got struct {
 // fakeSink records what a connector hands it and checks the Sink contract:
 // Put is never called concurrently and a file body yields exactly Size bytes.
 type fakeSink struct {
+	connectortest.Extras
 	mu       sync.Mutex
 	inPut    bool
 	entries  []got
@@ -110,7 +112,10 @@ func sha(b []byte) string {
 }
 
 // discardSink reads bodies and forgets them (benchmarks).
-type discardSink struct{ files, bytes int64 }
+type discardSink struct {
+	connectortest.Extras
+	files, bytes int64
+}
 
 func (d *discardSink) Put(e connector.Entry, body io.Reader) error {
 	n, err := io.Copy(io.Discard, body)

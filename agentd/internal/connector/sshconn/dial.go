@@ -66,6 +66,9 @@ type Options struct {
 	Logger    *slog.Logger
 	// DialTimeout bounds the TCP connect and the SSH handshake (default 30s).
 	DialTimeout time.Duration
+	// DialContext opens the TCP connection (the agent's egress-checked
+	// dialer); nil means a plain net.Dialer.
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 const (
@@ -214,8 +217,13 @@ func parseKey(cred Credential) (ssh.Signer, error) {
 // during the handshake aborts it; afterwards the caller owns the client.
 func (c *Dialer) Dial(ctx context.Context) (*ssh.Client, error) {
 	addr := c.Addr()
-	d := net.Dialer{Timeout: c.opts.DialTimeout}
-	conn, err := d.DialContext(ctx, "tcp", addr)
+	dial := c.opts.DialContext
+	if dial == nil {
+		dial = (&net.Dialer{Timeout: c.opts.DialTimeout}).DialContext
+	}
+	dctx, cancel := context.WithTimeout(ctx, c.opts.DialTimeout)
+	conn, err := dial(dctx, "tcp", addr)
+	cancel()
 	if err != nil {
 		return nil, fmt.Errorf("connect %s: %w", addr, err)
 	}

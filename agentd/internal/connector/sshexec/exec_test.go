@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"fmt"
+	"github.com/xvault/xvault/agentd/internal/connector/connectortest"
 	"io"
 	"io/fs"
 	"strconv"
@@ -19,6 +20,7 @@ import (
 
 // recSink records entries (with their bodies) and warnings.
 type recSink struct {
+	connectortest.Extras
 	entries []connector.Entry
 	bodies  map[string]string
 	warns   []string
