@@ -26,6 +26,8 @@ type HeartbeatRequest struct {
 	Version     string      `json:"version,omitempty"`
 	Status      AgentStatus `json:"status,omitempty"` // online or draining
 	RunningJobs int         `json:"running_jobs"`
+	// Capabilities, when set, replace those reported at enrollment.
+	Capabilities []string `json:"capabilities,omitempty"`
 }
 
 type HeartbeatResponse struct {
@@ -115,6 +117,7 @@ type CompleteRequest struct {
 	Progress     *Progress       `json:"progress,omitempty"`
 	Snapshot     *SnapshotReport `json:"snapshot,omitempty"` // backup jobs that completed
 	Restore      *RestoreReport  `json:"restore,omitempty"`  // restore jobs that completed
+	Test         *TestReport     `json:"test,omitempty"`     // test_connection jobs that completed
 }
 
 // SnapshotReport is what a completed backup produced.

@@ -59,6 +59,19 @@ func (c *Client) UpdateSource(ctx context.Context, id string, req UpdateSourceRe
 	return &out, nil
 }
 
+// TestSource queues a test_connection job for a source: the agent connects,
+// lists what a backup would take, checks privileges and changes nothing.
+// Wait for it with WaitJob; the finished job's Test holds the report.
+func (c *Client) TestSource(ctx context.Context, id string) (*Job, error) {
+	var out Job
+	_, err := c.do(ctx, call{op: "test source", method: http.MethodPost, path: pathf("/api/v1/sources/%s/test", id),
+		body: struct{}{}, out: &out, tenant: true})
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // DeleteSource deletes a source; ErrConflict while it has snapshots or active jobs.
 func (c *Client) DeleteSource(ctx context.Context, id string) error {
 	_, err := c.do(ctx, call{op: "delete source", method: http.MethodDelete, path: pathf("/api/v1/sources/%s", id),

@@ -59,6 +59,7 @@ const (
 	JobBackup         JobType = "backup"
 	JobRestore        JobType = "restore"
 	JobDeleteSnapshot JobType = "delete_snapshot"
+	JobTestConnection JobType = "test_connection"
 )
 
 // JobStatus: queued → running → (finalizing) → completed | failed | canceled.
@@ -278,24 +279,26 @@ type Progress struct {
 
 // Job is one unit of work for an agent.
 type Job struct {
-	ID              string     `json:"id"`
-	TenantID        string     `json:"tenant_id"`
-	SourceID        string     `json:"source_id,omitempty"`
-	Type            JobType    `json:"type"`
-	Status          JobStatus  `json:"status"`
-	Attempt         int        `json:"attempt"`
-	MaxAttempts     int        `json:"max_attempts"`
-	AgentID         string     `json:"agent_id,omitempty"`
-	TargetAgentID   string     `json:"target_agent_id,omitempty"`
-	SnapshotID      string     `json:"snapshot_id,omitempty"`
-	Progress        *Progress  `json:"progress,omitempty"`
-	Warnings        []string   `json:"warnings,omitempty"`
-	ErrorMessage    string     `json:"error_message,omitempty"`
-	CancelRequested bool       `json:"cancel_requested"`
-	CreatedAt       time.Time  `json:"created_at"`
-	RunAfter        *time.Time `json:"run_after,omitempty"`
-	StartedAt       *time.Time `json:"started_at,omitempty"`
-	FinishedAt      *time.Time `json:"finished_at,omitempty"`
+	ID            string    `json:"id"`
+	TenantID      string    `json:"tenant_id"`
+	SourceID      string    `json:"source_id,omitempty"`
+	Type          JobType   `json:"type"`
+	Status        JobStatus `json:"status"`
+	Attempt       int       `json:"attempt"`
+	MaxAttempts   int       `json:"max_attempts"`
+	AgentID       string    `json:"agent_id,omitempty"`
+	TargetAgentID string    `json:"target_agent_id,omitempty"`
+	SnapshotID    string    `json:"snapshot_id,omitempty"`
+	Progress      *Progress `json:"progress,omitempty"`
+	Warnings      []string  `json:"warnings,omitempty"`
+	ErrorMessage  string    `json:"error_message,omitempty"`
+	// Test is what a test_connection job found.
+	Test            *TestReport `json:"test,omitempty"`
+	CancelRequested bool        `json:"cancel_requested"`
+	CreatedAt       time.Time   `json:"created_at"`
+	RunAfter        *time.Time  `json:"run_after,omitempty"`
+	StartedAt       *time.Time  `json:"started_at,omitempty"`
+	FinishedAt      *time.Time  `json:"finished_at,omitempty"`
 }
 
 type CreateJobRequest struct {

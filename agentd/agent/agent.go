@@ -132,8 +132,10 @@ func resolveDirs(dirs []string) ([]string, error) {
 	return out, nil
 }
 
+// capabilities tell the hub what this agent can run: "backup:<source
+// type>" for every source type in the connector registry, and job types.
 func capabilities() []string {
-	return []string{"backup:ssh", "backup:sftp", "delete_snapshot", "restore"}
+	return []string{"backup:ssh", "backup:sftp", "backup:local", "delete_snapshot", "restore", "test_connection"}
 }
 
 // Run enrolls (first start), then serves jobs until ctx ends. On ctx end it
@@ -277,7 +279,7 @@ func (a *Agent) heartbeatLoop(ctx context.Context) {
 func (a *Agent) heartbeat(ctx context.Context, status sdk.AgentStatus) {
 	hctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	_, err := a.hub.Heartbeat(hctx, sdk.HeartbeatRequest{Version: Version, Status: status, RunningJobs: a.runningCount()})
+	_, err := a.hub.Heartbeat(hctx, sdk.HeartbeatRequest{Version: Version, Status: status, RunningJobs: a.runningCount(), Capabilities: capabilities()})
 	if err != nil && ctx.Err() == nil {
 		a.log.Warn("heartbeat failed", "status", status, "err", err)
 	}

@@ -93,7 +93,7 @@ func (a *Agent) backup(ctx context.Context, l *lease) (*sdk.SnapshotReport, erro
 	}
 	mj, _ := json.Marshal(manifest)
 	return &sdk.SnapshotReport{
-		SizeBytes: res.StoredBytes, PlainBytes: res.PlainBytes, FileCount: res.Files, SHA256: res.SHA256,
+		SizeBytes: res.StoredBytes, PlainBytes: res.PlainBytes, FileCount: l.filesDone.Load(), SHA256: res.SHA256,
 		LocalPath: dir, Manifest: mj, StartedAt: started, FinishedAt: finished,
 	}, nil
 }

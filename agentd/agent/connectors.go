@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/xvault/xvault/agentd/internal/connector"
+	"github.com/xvault/xvault/agentd/internal/connector/local"
 	"github.com/xvault/xvault/agentd/internal/connector/sftp"
 	"github.com/xvault/xvault/agentd/internal/egress"
 	"github.com/xvault/xvault/sdk"
@@ -36,6 +37,12 @@ func newConnector(j *sdk.ClaimedJob, secret *sdk.SecretPayload, env connector.En
 			Host: cfg.Host, Port: cfg.Port, Username: cfg.Username,
 			Paths: cfg.Paths, Exclude: cfg.Exclude, HostKey: j.HostKey, Transfer: transfer,
 		}, cred, sftp.Options{Logger: env.Logger, OnHostKey: env.OnHostKey, DialContext: dial.DialContext})
+	case sdk.SourceLocal:
+		cfg, err := decodeConfig[sdk.LocalConfig](j)
+		if err != nil {
+			return nil, err
+		}
+		return local.New(cfg, env)
 	default:
 		return nil, fmt.Errorf("source type %q is not supported by this agent yet: %w", j.SourceType, connector.ErrPermanent)
 	}

@@ -37,6 +37,7 @@ type lease struct {
 	expires  time.Time
 
 	restoreReport *sdk.RestoreReport // a restore job's published result
+	testReport    *sdk.TestReport    // a test_connection job's findings
 }
 
 const maxWarningsKept = 200
@@ -153,6 +154,8 @@ func (a *Agent) runJob(ctx context.Context, j *sdk.ClaimedJob) {
 		err = a.deleteSnapshot(l)
 	case sdk.JobRestore:
 		err = a.restore(jobCtx, l)
+	case sdk.JobTestConnection:
+		err = a.testConnection(jobCtx, l)
 	default:
 		err = fmt.Errorf("job type %q is not supported by this agent: %w", j.Type, connector.ErrPermanent)
 	}
@@ -181,7 +184,7 @@ func (a *Agent) finish(ctx context.Context, l *lease, report *sdk.SnapshotReport
 		req.Status, req.ErrorMessage = sdk.JobFailed, err.Error()
 		req.Permanent = errors.Is(err, connector.ErrPermanent) || errors.Is(err, egress.ErrRefused)
 	default:
-		req.Status, req.Snapshot, req.Restore = sdk.JobCompleted, report, l.restoreReport
+		req.Status, req.Snapshot, req.Restore, req.Test = sdk.JobCompleted, report, l.restoreReport, l.testReport
 	}
 	if cerr := a.complete(ctx, l, req); cerr != nil {
 		log.Error("could not report job end; removing its output", "err", cerr)

@@ -52,7 +52,7 @@ func startAgent(t *testing.T, h *hub, enrollToken string, extra ...string) *agen
 func (a *agentProc) start(t *testing.T, extra ...string) {
 	t.Helper()
 	args := append([]string{"--hub", a.hubURL, "--enroll-token", a.enrollToken,
-		"--state-dir", a.StateDir, "--storage-dir", a.Storage, "--log-level", "debug"}, extra...)
+		"--state-dir", a.StateDir, "--storage-dir", a.Storage, "--log-level", "debug", "--allow-loopback"}, extra...)
 	a.cmd = exec.Command(bin.agentd, args...)
 	a.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // dies with the test binary
 	a.cmd.Stdout, a.cmd.Stderr = logWriter(t, "agentd"), logWriter(t, "agentd")
@@ -138,7 +138,7 @@ func TestBackupRestoresWithStandardTools(t *testing.T) {
 	pipe := exec.Command("sh", "-c", `age -d -i "$1" "$2" | zstd -d | tar -x -p -C "$3"`, "sh", keyFile, artifact, out)
 	b, err := pipe.CombinedOutput()
 	require.NoErrorf(t, err, "age | zstd | tar: %s", b)
-	require.Equal(t, describe(t, root), describe(t, filepath.Join(out, strings.TrimPrefix(root, "/"))))
+	require.Equal(t, describe(t, root), describe(t, filepath.Join(out, "files", strings.TrimPrefix(root, "/"))))
 }
 
 func TestBackupFailuresAreClear(t *testing.T) {

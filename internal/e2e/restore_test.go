@@ -35,7 +35,7 @@ func newRestoreEnv(t *testing.T) *restoreEnv {
 	h := startHub(t, "--no-agent")
 	addr := freeAddr(t)
 	ag := startAgent(t, h, h.enrollToken(t, 1), "--download-listen", addr)
-	e := &restoreEnv{fixture: newFixture(t, h, srv, root), agent: ag, rel: strings.TrimPrefix(root, "/"),
+	e := &restoreEnv{fixture: newFixture(t, h, srv, root), agent: ag, rel: "files/" + strings.TrimPrefix(root, "/"),
 		download: "http://" + addr}
 	job, code := e.backup(t, e.source)
 	require.Equalf(t, 0, code, "backup: %+v", job)

@@ -54,7 +54,7 @@ func TestTransferModes(t *testing.T) {
 			"sh", keyFile, filepath.Join(snap.LocalPath, archive.ArtifactName), out)
 		o, err := pipe.CombinedOutput()
 		require.NoErrorf(t, err, "age | zstd | tar: %s", o)
-		require.Equal(t, describe(t, root), describe(t, filepath.Join(out, strings.TrimPrefix(root, "/"))))
+		require.Equal(t, describe(t, root), describe(t, filepath.Join(out, "files", strings.TrimPrefix(root, "/"))))
 	}
 	check(f.source, "exec", "default")
 	check(f.createSource(t, "web1-sftp", normal.User, f.credID, root, "--transfer", "sftp", "--compression", "none"), "sftp", "none")

@@ -117,3 +117,26 @@ func EscapeElement(s string) string {
 func FileEntry(remote string) string {
 	return FilesPrefix + strings.TrimPrefix(remote, "/")
 }
+
+// Selected reports whether the entry name is selected by paths: an entry
+// is selected when it is one of them or lies below one. A path also selects
+// the file-tree entries of that remote path ("var/www" selects
+// "files/var/www/index.php"), so a --path keeps working on snapshots of
+// both layouts. No paths select everything.
+func Selected(paths []string, name string) bool {
+	if len(paths) == 0 {
+		return true
+	}
+	for _, p := range paths {
+		p = strings.Trim(p, "/")
+		if p == "" {
+			return true
+		}
+		for _, q := range []string{p, FilesPrefix + p} {
+			if name == q || strings.HasPrefix(name, q+"/") {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"strings"
 
 	"github.com/xvault/xvault/sdk"
 	"github.com/xvault/xvault/sdk/archive"
@@ -135,15 +134,7 @@ func copyEntries(r *archive.Reader, ew entryWriter, sel selector, opts Options, 
 type selector struct{ paths []string }
 
 func (s selector) match(name string) bool {
-	if len(s.paths) == 0 {
-		return true
-	}
-	for _, p := range s.paths {
-		if name == p || strings.HasPrefix(name, p+"/") {
-			return true
-		}
-	}
-	return false
+	return archive.Selected(s.paths, name)
 }
 
 // bodyReader remembers a read error of the artifact, so that it is

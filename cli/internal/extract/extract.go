@@ -82,9 +82,7 @@ func Extract(src Source, dir string, opts Options) (Stats, error) {
 }
 
 func (x *extractor) selected(name string) bool {
-	return len(x.opts.Paths) == 0 || slices.ContainsFunc(x.opts.Paths, func(p string) bool {
-		return name == p || strings.HasPrefix(name, p+"/")
-	})
+	return archive.Selected(x.opts.Paths, name)
 }
 
 func (x *extractor) warn(name, why string) {

@@ -60,17 +60,28 @@ func (s *Server) releaseCredentials(ctx context.Context, c *call) (int, any, err
 		if err != nil {
 			return staleLease(err)
 		}
-		cred, err := s.jobCredential(ctx, tx, job)
+		creds, err := s.jobCredentials(ctx, tx, job)
 		if err != nil {
 			return err
 		}
-		out.Ciphertext, err = s.sealForAgent(ctx, tx, c.caller.AgentID, cred)
+		payload, err := s.openCredentials(creds)
 		if err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, c, auditEntry{TenantID: job.TenantID, Action: "credential.release",
-			ObjectType: "credential", ObjectID: cred.ID,
-			Details: map[string]any{"job_id": job.ID, "lease_epoch": job.LeaseEpoch}})
+		out.Ciphertext, err = s.sealForAgent(ctx, tx, c.caller.AgentID, payload)
+		clear(payload)
+		if err != nil {
+			return err
+		}
+		for _, cred := range creds.all() {
+			err := s.audit(ctx, tx, c, auditEntry{TenantID: job.TenantID, Action: "credential.release",
+				ObjectType: "credential", ObjectID: cred.ID,
+				Details: map[string]any{"job_id": job.ID, "lease_epoch": job.LeaseEpoch}})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return 0, nil, wrapf(err, "release credentials")
@@ -78,35 +89,113 @@ func (s *Server) releaseCredentials(ctx context.Context, c *call) (int, any, err
 	return http.StatusOK, out, nil
 }
 
-func (s *Server) jobCredential(ctx context.Context, tx bun.IDB, job *store.Job) (*store.Credential, error) {
+// jobCreds are the credentials a job's source names: its own, the one of
+// its "ssh" block (mysql, postgres), the database one of a wordpress source.
+type jobCreds struct{ main, ssh, db *store.Credential }
+
+func (j jobCreds) all() []*store.Credential {
+	var out []*store.Credential
+	for _, c := range []*store.Credential{j.main, j.ssh, j.db} {
+		if c != nil {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// extraCredentialIDs are the credential ids a source config names besides
+// the source's own credential_id.
+func extraCredentialIDs(config []byte) (sshID, dbID string) {
+	var cfg struct {
+		SSH *struct {
+			CredentialID string `json:"credential_id"`
+		} `json:"ssh"`
+		DBCredentialID string `json:"db_credential_id"`
+	}
+	if json.Unmarshal(config, &cfg) != nil {
+		return "", ""
+	}
+	if cfg.SSH != nil {
+		sshID = cfg.SSH.CredentialID
+	}
+	return sshID, cfg.DBCredentialID
+}
+
+func (s *Server) jobCredentials(ctx context.Context, tx bun.IDB, job *store.Job) (jobCreds, error) {
+	var out jobCreds
 	if job.SourceID == nil {
-		return nil, sdk.Errorf(sdk.CodeNotFound, "job %s has no source, hence no credential", job.ID)
+		return out, sdk.Errorf(sdk.CodeNotFound, "job %s has no source, hence no credential", job.ID)
 	}
 	src, err := store.GetSource(ctx, tx, job.TenantID, *job.SourceID)
 	if err != nil {
-		return nil, wrapf(notFoundAs(err, "source"), "load source of job %s", job.ID)
+		return out, wrapf(notFoundAs(err, "source"), "load source of job %s", job.ID)
 	}
 	if src.CredentialID == nil {
-		return nil, sdk.Errorf(sdk.CodeNotFound, "source %s has no credential", src.ID)
+		return out, sdk.Errorf(sdk.CodeNotFound, "source %s has no credential", src.ID)
 	}
-	cred, err := store.GetCredential(ctx, tx, job.TenantID, *src.CredentialID)
-	return cred, wrapf(notFoundAs(err, "credential"), "load credential of job %s", job.ID)
+	load := func(id string) (*store.Credential, error) {
+		cred, err := store.GetCredential(ctx, tx, job.TenantID, id)
+		return cred, wrapf(notFoundAs(err, "credential"), "load credential of job %s", job.ID)
+	}
+	if out.main, err = load(*src.CredentialID); err != nil {
+		return out, err
+	}
+	sshID, dbID := extraCredentialIDs(src.Config)
+	if sshID != "" {
+		if out.ssh, err = load(sshID); err != nil {
+			return out, err
+		}
+	}
+	if dbID != "" {
+		if out.db, err = load(dbID); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
 }
 
-// sealForAgent opens a credential with the KEK and encrypts its JSON
-// SecretPayload to the agent's recipient. The plaintext never leaves memory.
-func (s *Server) sealForAgent(ctx context.Context, tx bun.IDB, agentID string, cred *store.Credential) (string, error) {
+// openCredentials opens each credential with the KEK and combines them into
+// one JSON SecretPayload. The caller clears the returned plaintext.
+func (s *Server) openCredentials(creds jobCreds) ([]byte, error) {
+	open := func(cred *store.Credential) (*sdk.SecretPayload, error) {
+		plain, err := s.cfg.Keys.Open(cred.Ciphertext, keys.CredentialAD(cred.TenantID, cred.ID), cred.KEKID)
+		if err != nil {
+			return nil, wrapf(err, "open credential %s", cred.ID)
+		}
+		defer clear(plain)
+		var p sdk.SecretPayload
+		if err := json.Unmarshal(plain, &p); err != nil {
+			return nil, wrapf(err, "decode credential %s", cred.ID)
+		}
+		return &p, nil
+	}
+	payload, err := open(creds.main)
+	if err != nil {
+		return nil, err
+	}
+	if creds.ssh != nil {
+		if payload.SSH, err = open(creds.ssh); err != nil {
+			return nil, err
+		}
+	}
+	if creds.db != nil {
+		if payload.DB, err = open(creds.db); err != nil {
+			return nil, err
+		}
+	}
+	b, err := json.Marshal(payload)
+	return b, wrapf(err, "encode credentials")
+}
+
+// sealForAgent encrypts a JSON SecretPayload to the agent's recipient. The
+// plaintext never leaves memory.
+func (s *Server) sealForAgent(ctx context.Context, tx bun.IDB, agentID string, plain []byte) (string, error) {
 	agent, err := store.GetAgent(ctx, tx, agentID)
 	if err != nil {
 		return "", wrapf(err, "load agent %s", agentID)
 	}
-	plain, err := s.cfg.Keys.Open(cred.Ciphertext, keys.CredentialAD(cred.TenantID, cred.ID), cred.KEKID)
-	if err != nil {
-		return "", wrapf(err, "open credential %s", cred.ID)
-	}
-	defer clear(plain)
 	armored, err := keys.EncryptToRecipient(agent.PublicKey, plain)
-	return armored, wrapf(err, "encrypt credential %s to agent %s", cred.ID, agentID)
+	return armored, wrapf(err, "encrypt credentials to agent %s", agentID)
 }
 
 // hostKeyResponse is the answer of the host-key route.

@@ -99,8 +99,15 @@ func (s *Server) heartbeat(ctx context.Context, c *call) (int, any, error) {
 	if len(req.Version) > 100 {
 		return 0, nil, fieldError("version", "must be at most 100 characters")
 	}
+	if len(req.Capabilities) > 100 {
+		return 0, nil, fieldError("capabilities", "must list at most 100 entries")
+	}
+	var caps []byte
+	if req.Capabilities != nil {
+		caps, _ = json.Marshal(req.Capabilities)
+	}
 	now := s.now()
-	if err := store.TouchAgent(ctx, s.db, c.caller.AgentID, string(req.Status), req.Version, now); err != nil {
+	if err := store.TouchAgentCaps(ctx, s.db, c.caller.AgentID, string(req.Status), req.Version, caps, now); err != nil {
 		return 0, nil, wrapf(notFoundAs(err, "agent"), "heartbeat")
 	}
 	return http.StatusOK, sdk.HeartbeatResponse{ServerTime: now}, nil
@@ -123,8 +130,8 @@ func checkClaim(req *sdk.ClaimRequest) (time.Duration, []string, error) {
 	}
 	types := make([]string, 0, len(req.Types))
 	for i, t := range req.Types {
-		if t != sdk.JobBackup && t != sdk.JobRestore && t != sdk.JobDeleteSnapshot {
-			return 0, nil, fieldError("types["+itoa(i)+"]", "must be backup, restore or delete_snapshot")
+		if t != sdk.JobBackup && t != sdk.JobRestore && t != sdk.JobDeleteSnapshot && t != sdk.JobTestConnection {
+			return 0, nil, fieldError("types["+itoa(i)+"]", "must be backup, restore, delete_snapshot or test_connection")
 		}
 		types = append(types, string(t))
 	}

@@ -105,12 +105,21 @@ func (s *Server) claimedJob(ctx context.Context, j *store.Job) (*sdk.ClaimedJob,
 
 // pinnedHostKey is the config's pinned host key, else the one recorded on
 // first use, else "" (trust on first use).
+// For mysql and postgres sources it is the key of their "ssh" block's server.
 func pinnedHostKey(src *store.Source) string {
 	var cfg struct {
 		HostKey string `json:"host_key"`
+		SSH     *struct {
+			HostKey string `json:"host_key"`
+		} `json:"ssh"`
 	}
-	if json.Unmarshal(src.Config, &cfg) == nil && cfg.HostKey != "" {
-		return cfg.HostKey
+	if json.Unmarshal(src.Config, &cfg) == nil {
+		if cfg.HostKey != "" {
+			return cfg.HostKey
+		}
+		if cfg.SSH != nil && cfg.SSH.HostKey != "" {
+			return cfg.SSH.HostKey
+		}
 	}
 	return deref(src.HostKeyFingerprint)
 }

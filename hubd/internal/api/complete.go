@@ -35,6 +35,9 @@ func (s *Server) completeParams(c *call, req *sdk.CompleteRequest) (*store.Compl
 	if req.Restore != nil && req.Status != sdk.JobCompleted {
 		f.Add("restore", "is only for completed jobs")
 	}
+	if req.Test != nil && req.Status != sdk.JobCompleted {
+		f.Add("test", "is only for completed jobs")
+	}
 	var snap *store.Snapshot
 	if req.Snapshot != nil {
 		snap = snapshotIn(f, req.Snapshot)
@@ -50,6 +53,9 @@ func (s *Server) completeParams(c *call, req *sdk.CompleteRequest) (*store.Compl
 	}
 	if req.Progress != nil {
 		p.Progress, _ = json.Marshal(req.Progress)
+	}
+	if req.Test != nil {
+		p.Result, _ = json.Marshal(req.Test)
 	}
 	return p, nil
 }

@@ -51,11 +51,12 @@ var isolationCases = map[string]isolationCase{
 	"DELETE /api/v1/credentials/{id}": {want: 404},
 
 	// Naming B's credential is a field error that does not say it exists.
-	"POST /api/v1/sources":        {want: 400, body: func(b *tenantB) any { return sftpSource("s", b.Credential) }},
-	"GET /api/v1/sources":         {want: 200},
-	"GET /api/v1/sources/{id}":    {want: 404},
-	"PATCH /api/v1/sources/{id}":  {want: 404, body: func(*tenantB) any { return map[string]string{"name": "mine"} }},
-	"DELETE /api/v1/sources/{id}": {want: 404},
+	"POST /api/v1/sources":           {want: 400, body: func(b *tenantB) any { return sftpSource("s", b.Credential) }},
+	"GET /api/v1/sources":            {want: 200},
+	"GET /api/v1/sources/{id}":       {want: 404},
+	"PATCH /api/v1/sources/{id}":     {want: 404, body: func(*tenantB) any { return map[string]string{"name": "mine"} }},
+	"DELETE /api/v1/sources/{id}":    {want: 404},
+	"POST /api/v1/sources/{id}/test": {want: 404},
 
 	"POST /api/v1/jobs":             {want: 404, body: func(b *tenantB) any { return sdk.CreateJobRequest{SourceID: b.Source} }},
 	"GET /api/v1/jobs":              {want: 200},

@@ -137,8 +137,46 @@ func jobOut(j *store.Job) sdk.Job {
 			out.Progress = &prog
 		}
 	}
+	if r := rawOrNil(j.Result); r != nil && j.Type == string(sdk.JobTestConnection) {
+		var rep sdk.TestReport
+		if json.Unmarshal(r, &rep) == nil {
+			out.Test = &rep
+		}
+	}
 	if w := rawOrNil(j.Warnings); w != nil {
 		_ = json.Unmarshal(w, &out.Warnings) // malformed warnings are dropped, not fatal
 	}
 	return out
+}
+
+// POST /api/v1/sources/{id}/test: queue a test_connection job, which
+// connects to the source, lists what a backup would take, checks the
+// privileges it needs and changes nothing. It is tried once: a test that
+// cannot reach the source says so instead of retrying.
+func (s *Server) testSource(ctx context.Context, c *call) (int, any, error) {
+	if _, err := decodeOptionalEmpty(c); err != nil {
+		return 0, nil, err
+	}
+	var job *store.Job
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		src, err := store.GetSource(ctx, tx, c.tenantID, c.r.PathValue("id"))
+		if err != nil {
+			return notFoundAs(err, "source")
+		}
+		now := s.now()
+		job = &store.Job{
+			ID: store.NewID(), TenantID: c.tenantID, SourceID: &src.ID, Type: store.JobTypeTestConnection,
+			MaxAttempts: 1, RunAfter: now, CreatedAt: now,
+		}
+		if err := store.EnqueueJob(ctx, tx, job); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, c, auditEntry{TenantID: c.tenantID, Action: "source.test", ObjectType: "source",
+			ObjectID: src.ID, Details: map[string]any{"job_id": job.ID}})
+	})
+	if err != nil {
+		return 0, nil, wrapf(err, "test source")
+	}
+	s.cfg.Waker.Notify(ctx)
+	return http.StatusCreated, jobOut(job), nil
 }

@@ -81,6 +81,7 @@ func (s *Server) Routes() []Route {
 		{Method: get, Pattern: "/api/v1/sources/{id}", Access: AccessTenantRead, handle: s.getSource},
 		{Method: patch, Pattern: "/api/v1/sources/{id}", Access: AccessTenantWrite, handle: s.updateSource},
 		{Method: del, Pattern: "/api/v1/sources/{id}", Access: AccessTenantWrite, handle: s.deleteSource},
+		{Method: post, Pattern: "/api/v1/sources/{id}/test", Access: AccessTenantWrite, handle: s.testSource},
 		{Method: get, Pattern: "/api/v1/sources/{id}/retention", Access: AccessTenantRead, handle: s.getRetention},
 		{Method: http.MethodPut, Pattern: "/api/v1/sources/{id}/retention", Access: AccessTenantWrite, handle: s.putRetention},
 		{Method: get, Pattern: "/api/v1/sources/{id}/retention/preview", Access: AccessTenantRead, handle: s.previewRetention},

@@ -44,6 +44,12 @@ func ListAgents(ctx context.Context, db bun.IDB, p ListParams) ([]Agent, string,
 // TouchAgent records that the agent was seen at now; a non-empty status or
 // version replaces the stored one. ErrNotFound if there is no such agent.
 func TouchAgent(ctx context.Context, db bun.IDB, id, status, version string, now time.Time) error {
+	return TouchAgentCaps(ctx, db, id, status, version, nil, now)
+}
+
+// TouchAgentCaps is TouchAgent that also replaces the agent's capabilities
+// when caps is not nil (an upgraded agent reports new ones).
+func TouchAgentCaps(ctx context.Context, db bun.IDB, id, status, version string, caps []byte, now time.Time) error {
 	now = nowOr(now)
 	q := db.NewUpdate().Model((*Agent)(nil)).
 		Set("last_seen_at = ?", now).Set("updated_at = ?", now).
@@ -53,6 +59,9 @@ func TouchAgent(ctx context.Context, db bun.IDB, id, status, version string, now
 	}
 	if version != "" {
 		q = q.Set("version = ?", version)
+	}
+	if caps != nil {
+		q = q.Set("capabilities = ?", string(caps))
 	}
 	res, err := q.Exec(ctx)
 	if err != nil {

@@ -17,6 +17,7 @@ type CompleteParams struct {
 	Permanent      bool // failed: do not retry even if attempts remain
 	Warnings       []byte
 	Progress       []byte
+	Result         []byte // a test_connection report (JSON), or nil
 	Snapshot       *Snapshot // backup jobs that completed; inserted in the same tx
 	Backoff        func(attempt int) time.Duration
 }
@@ -114,7 +115,8 @@ func finishJob(ctx context.Context, db bun.IDB, j *Job, p CompleteParams, now ti
 			Set("error_message = NULL")
 	}
 	q = q.Set("progress = COALESCE(?, progress)", jsonArg(p.Progress)).
-		Set("warnings = COALESCE(?, warnings)", jsonArg(p.Warnings))
+		Set("warnings = COALESCE(?, warnings)", jsonArg(p.Warnings)).
+		Set("result = COALESCE(?, result)", jsonArg(p.Result))
 	out := new(Job)
 	if err := fenced(q, j.ID, p.AgentID, p.Epoch).Returning("*").Scan(ctx, out); err != nil {
 		return nil, mapErr("complete job "+j.ID, err)

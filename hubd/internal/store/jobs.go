@@ -20,6 +20,7 @@ const (
 	JobTypeBackup         = "backup"
 	JobTypeRestore        = "restore"
 	JobTypeDeleteSnapshot = "delete_snapshot"
+	JobTypeTestConnection = "test_connection"
 )
 
 var (

@@ -138,6 +138,7 @@ type Job struct {
 	Payload         json.RawMessage `bun:"payload,type:jsonb"`
 	Progress        json.RawMessage `bun:"progress,type:jsonb"`
 	Warnings        json.RawMessage `bun:"warnings,type:jsonb"`
+	Result          json.RawMessage `bun:"result,type:jsonb"` // what a test_connection job reported
 	ErrorMessage    *string         `bun:"error_message"`
 	CreatedAt       time.Time       `bun:"created_at"`
 	StartedAt       *time.Time      `bun:"started_at"`
