@@ -22,6 +22,7 @@ type agentProc struct {
 	cmd                 *exec.Cmd
 	StateDir, Storage   string
 	hubURL, enrollToken string
+	strictEgress        bool // without --allow-loopback
 }
 
 // enrollToken creates an enrollment token for n agents.
@@ -41,7 +42,8 @@ func atoi(t *testing.T, s string) int {
 	return n
 }
 
-// startAgent runs agentd with its own state and storage dirs.
+// startAgent runs agentd with its own state and storage dirs, allowed to
+// reach loopback addresses.
 func startAgent(t *testing.T, h *hub, enrollToken string, extra ...string) *agentProc {
 	t.Helper()
 	a := &agentProc{StateDir: t.TempDir(), Storage: t.TempDir(), hubURL: h.URL, enrollToken: enrollToken}
@@ -51,8 +53,12 @@ func startAgent(t *testing.T, h *hub, enrollToken string, extra ...string) *agen
 
 func (a *agentProc) start(t *testing.T, extra ...string) {
 	t.Helper()
-	args := append([]string{"--hub", a.hubURL, "--enroll-token", a.enrollToken,
-		"--state-dir", a.StateDir, "--storage-dir", a.Storage, "--log-level", "debug", "--allow-loopback"}, extra...)
+	args := []string{"--hub", a.hubURL, "--enroll-token", a.enrollToken,
+		"--state-dir", a.StateDir, "--storage-dir", a.Storage, "--log-level", "debug"}
+	if !a.strictEgress {
+		args = append(args, "--allow-loopback") // the test servers listen on 127.0.0.1
+	}
+	args = append(args, extra...)
 	a.cmd = exec.Command(bin.agentd, args...)
 	a.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // dies with the test binary
 	a.cmd.Stdout, a.cmd.Stderr = logWriter(t, "agentd"), logWriter(t, "agentd")

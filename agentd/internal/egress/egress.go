@@ -31,7 +31,7 @@ var cgnat = netip.MustParsePrefix("100.64.0.0/10")
 // Check reports why addr may not be dialed, or nil.
 func (p Policy) Check(addr netip.Addr) error {
 	addr = addr.Unmap()
-	var class, flag string
+	var class, flag, why string
 	switch {
 	case addr.IsLoopback():
 		if p.AllowLoopback {
@@ -41,7 +41,7 @@ func (p Policy) Check(addr netip.Addr) error {
 	case addr.IsUnspecified():
 		class = "unspecified"
 	case addr.IsLinkLocalUnicast(), addr.IsLinkLocalMulticast():
-		class = "link-local (cloud metadata lives here)"
+		class, why = "link-local", "; cloud metadata services live here"
 	case addr.IsMulticast(), addr.IsInterfaceLocalMulticast():
 		class = "multicast"
 	case addr.IsPrivate(), cgnat.Contains(addr):
@@ -52,7 +52,7 @@ func (p Policy) Check(addr netip.Addr) error {
 	default:
 		return nil
 	}
-	hint := "never allowed"
+	hint := "never allowed" + why
 	if flag != "" {
 		hint = "hint: start agentd with " + flag + " if this agent may reach it"
 	}
