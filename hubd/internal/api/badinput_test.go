@@ -95,7 +95,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		var srcBefore sdk.Source
 		e.call("GET", "/api/v1/sources/"+a.Source, a.Owner, nil, 200, &srcBefore)
 
-		for _, tc := range badCases(e, a, b, exp.Token, rev.Token) {
+		for _, tc := range append(badCases(e, a, b, exp.Token, rev.Token), sourceTypeBadCases(a, b)...) {
 			before := e.snapshotCounts()
 			status, resp := e.do(tc.method, tc.path, tc.token, tc.body)
 			require.Equal(t, tc.status, status, "%s: %s", tc.name, resp)

@@ -48,13 +48,15 @@ func (s *Server) checkSource(ctx context.Context, db bun.IDB, tenantID string, i
 	if f == nil {
 		f = validate.Fields{}
 	}
-	if in.CredentialID != "" {
-		_, err := store.GetCredential(ctx, db, tenantID, in.CredentialID)
+	for _, ref := range in.CredentialRefs() { // credential_id, config.ssh.credential_id, …
+		cred, err := store.GetCredential(ctx, db, tenantID, ref.ID)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
-			f.Add("credential_id", "not found")
+			f.Add(ref.Field, "not found")
 		case err != nil:
 			return nil, wrapf(err, "check credential of source")
+		case ref.Kind != "" && cred.Kind != string(ref.Kind):
+			f.Add(ref.Field, "must be a "+string(ref.Kind)+" credential, not "+cred.Kind)
 		}
 	}
 	if len(f) > 0 {

@@ -25,8 +25,8 @@ type Source struct {
 	Config       json.RawMessage
 }
 
-// SourceResult is a checked source: its config normalized (ssh/sftp) or
-// compacted as given (other types).
+// SourceResult is a checked source: its config normalized (defaults
+// filled in, keys in their one spelling), as it is stored.
 type SourceResult struct {
 	Config json.RawMessage
 	SSH    *sdk.SSHConfig // ssh and sftp only
@@ -34,7 +34,8 @@ type SourceResult struct {
 
 // CheckSource checks everything about a source that needs no database:
 // type, name, status, config, and whether a credential is required. The
-// caller checks that CredentialID names a credential of the tenant.
+// caller checks that the credentials it names (Source.CredentialRefs)
+// belong to the tenant.
 func CheckSource(s Source) (*SourceResult, Fields) {
 	f := Fields{}
 	if !sourceTypes[s.Type] {
@@ -44,18 +45,39 @@ func CheckSource(s Source) (*SourceResult, Fields) {
 	if s.Status != sdk.SourceActive && s.Status != sdk.SourceDisabled {
 		f.Add("status", "must be active or disabled")
 	}
+	if len(s.Config) > MaxConfigBytes && sourceTypes[s.Type] {
+		f.Add("config", "must be at most 64 KiB")
+		return nil, f
+	}
 	res := &SourceResult{}
 	switch s.Type {
 	case sdk.SourceSSH, sdk.SourceSFTP:
-		if s.CredentialID == "" {
-			f.Add("credential_id", "is required for "+string(s.Type)+" sources")
-		}
+		needCredential(f, s)
 		cfg, cf := SSHConfig(s.Config)
-		f.Merge("config.", cf)
-		if cfg != nil {
-			res.SSH = cfg
-			res.Config, _ = json.Marshal(cfg)
+		res.SSH = cfg
+		res.Config = normalized(f, cfg, cf)
+	case sdk.SourceLocal:
+		if s.CredentialID != "" {
+			f.Add("credential_id", "is not used by local sources (they read the agent's own disk)")
 		}
+		cfg, cf := LocalConfig(s.Config)
+		res.Config = normalized(f, cfg, cf)
+	case sdk.SourceFTP:
+		needCredential(f, s)
+		cfg, cf := FTPConfig(s.Config)
+		res.Config = normalized(f, cfg, cf)
+	case sdk.SourceMySQL:
+		needCredential(f, s)
+		cfg, cf := MySQLConfig(s.Config)
+		res.Config = normalized(f, cfg, cf)
+	case sdk.SourcePostgres:
+		needCredential(f, s)
+		cfg, cf := PostgresConfig(s.Config)
+		res.Config = normalized(f, cfg, cf)
+	case sdk.SourceWordPress:
+		needCredential(f, s)
+		cfg, cf := WordPressConfig(s.Config)
+		res.Config = normalized(f, cfg, cf)
 	default:
 		res.Config = checkObject(f, s.Config)
 	}
@@ -63,6 +85,72 @@ func CheckSource(s Source) (*SourceResult, Fields) {
 		return nil, fixRoot(f)
 	}
 	return res, nil
+}
+
+// needCredential reports a missing credential: every remote type logs in.
+func needCredential(f Fields, s Source) {
+	if s.CredentialID == "" {
+		f.Add("credential_id", "is required for "+string(s.Type)+" sources")
+	}
+}
+
+// normalized merges a decoder's problems under "config." and returns the
+// config it accepted, encoded (nil when it did not accept one).
+func normalized[T any](f Fields, cfg *T, problems Fields) json.RawMessage {
+	f.Merge("config.", problems)
+	if cfg == nil {
+		return nil
+	}
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		f.Add("config", "cannot be encoded: "+err.Error())
+		return nil
+	}
+	return b
+}
+
+// CredentialRef is a credential that a source names: its own (field
+// "credential_id") or one inside its config ("config.ssh.credential_id",
+// "config.db_credential_id").
+type CredentialRef struct {
+	Field string
+	ID    string
+	Kind  sdk.CredentialKind // the kind it must be; "" = any
+}
+
+// CredentialRefs lists the credentials s names, for the caller to check
+// that each is a credential of the tenant of the right kind. It reads the
+// config leniently, so it works on a config that CheckSource refuses and
+// every problem can be reported at once.
+func (s Source) CredentialRefs() []CredentialRef {
+	var refs []CredentialRef
+	add := func(field, id string, kind sdk.CredentialKind) {
+		if id != "" {
+			refs = append(refs, CredentialRef{Field: field, ID: id, Kind: kind})
+		}
+	}
+	var cfg struct {
+		SSH *struct {
+			CredentialID string `json:"credential_id"`
+		} `json:"ssh"`
+		DBCredentialID string `json:"db_credential_id"`
+	}
+	_ = json.Unmarshal(s.Config, &cfg) // best effort: CheckSource reports what is wrong
+	switch s.Type {
+	case sdk.SourceFTP, sdk.SourceMySQL, sdk.SourcePostgres:
+		add("credential_id", s.CredentialID, sdk.CredentialPassword)
+	default:
+		add("credential_id", s.CredentialID, "")
+	}
+	switch s.Type {
+	case sdk.SourceMySQL, sdk.SourcePostgres:
+		if cfg.SSH != nil {
+			add("config.ssh.credential_id", cfg.SSH.CredentialID, "")
+		}
+	case sdk.SourceWordPress:
+		add("config.db_credential_id", cfg.DBCredentialID, sdk.CredentialPassword)
+	}
+	return refs
 }
 
 // checkObject accepts any JSON object and returns it compacted.

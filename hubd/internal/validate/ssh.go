@@ -40,9 +40,7 @@ func SSHConfig(raw []byte) (*sdk.SSHConfig, Fields) {
 	checkUsername(f, c.Username)
 	checkPaths(f, c.Paths)
 	checkExcludes(f, c.Exclude)
-	if c.HostKey != "" && !HostKeyFingerprint(c.HostKey) {
-		f.Add("host_key", `must be "SHA256:" followed by 43 base64 characters (as ssh-keygen -lf prints)`)
-	}
+	checkHostKey(f, "host_key", c.HostKey)
 	switch c.Transfer {
 	case "", sdk.TransferAuto, sdk.TransferExec, sdk.TransferSFTP:
 	default:
@@ -66,13 +64,18 @@ var sshConfigKeys = []string{"host", "port", "username", "paths", "exclude", "ho
 // ("Host", "usernAme"): a config is stored as given, so it must use the
 // exact names that every reader expects.
 func exactKeys(f Fields, raw []byte, known []string) {
+	exactKeysAt(f, "", raw, known)
+}
+
+// exactKeysAt is exactKeys for an object found at prefix ("ssh.").
+func exactKeysAt(f Fields, prefix string, raw []byte, known []string) {
 	var obj map[string]json.RawMessage
 	if json.Unmarshal(raw, &obj) != nil {
 		return
 	}
 	for k := range obj {
 		if !slices.Contains(known, k) {
-			f.Add(k, "is not a known field (names are lower case: "+strings.Join(known, ", ")+")")
+			f.Add(prefix+k, "is not a known field (names are lower case: "+strings.Join(known, ", ")+")")
 		}
 	}
 }

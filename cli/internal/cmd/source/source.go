@@ -20,7 +20,7 @@ func NewCmd(f *cmdutil.Factory) *cli.Command {
 		Name:  "source",
 		Usage: "Manage sources: the servers, sites and databases to back up",
 		Subcommands: []*cli.Command{
-			newCreateCmd(f), newListCmd(f), newShowCmd(f), newUpdateCmd(f), newDeleteCmd(f),
+			newCreateCmd(f), newListCmd(f), newShowCmd(f), newUpdateCmd(f), newDeleteCmd(f), newTestCmd(f),
 		},
 	})
 }
@@ -125,21 +125,50 @@ func deleteRun(ctx context.Context, opts *cmdutil.IDOptions) error {
 // isSSH reports whether a source type is configured with SSHConfig.
 func isSSH(t sdk.SourceType) bool { return t == sdk.SourceSSH || t == sdk.SourceSFTP }
 
-// target is a short "where": user@host:port for ssh/sftp sources.
+// target is a short "where": user@host:port (with the SSH server a
+// database is reached through), a socket, or a local path.
 func target(s *sdk.Source) string {
-	if !isSSH(s.Type) {
+	var c struct {
+		Host     string   `json:"host"`
+		Port     int      `json:"port"`
+		Username string   `json:"username"`
+		Socket   string   `json:"socket"`
+		Paths    []string `json:"paths"`
+		SSH      *struct {
+			Host     string `json:"host"`
+			Port     int    `json:"port"`
+			Username string `json:"username"`
+		} `json:"ssh"`
+	}
+	if json.Unmarshal(s.Config, &c) != nil {
 		return ""
 	}
-	var c sdk.SSHConfig
-	if json.Unmarshal(s.Config, &c) != nil || c.Host == "" {
+	switch {
+	case s.Type == sdk.SourceLocal && len(c.Paths) > 0:
+		return c.Paths[0]
+	case c.Socket != "":
+		return userAt(c.Username, c.Socket, 0, 0)
+	case c.Host == "":
 		return ""
 	}
-	t := c.Host
-	if c.Username != "" {
-		t = c.Username + "@" + t
+	t := userAt(c.Username, c.Host, c.Port, defaultPorts[s.Type])
+	if c.SSH != nil && c.SSH.Host != "" {
+		t += " via " + userAt(c.SSH.Username, c.SSH.Host, c.SSH.Port, 22)
 	}
-	if c.Port != 0 && c.Port != 22 {
-		t += fmt.Sprintf(":%d", c.Port)
+	return t
+}
+
+// defaultPorts are the ports target leaves out.
+var defaultPorts = map[sdk.SourceType]int{sdk.SourceSSH: 22, sdk.SourceSFTP: 22, sdk.SourceWordPress: 22,
+	sdk.SourceFTP: 21, sdk.SourceMySQL: 3306, sdk.SourcePostgres: 5432}
+
+func userAt(user, host string, port, defaultPort int) string {
+	t := host
+	if user != "" {
+		t = user + "@" + t
+	}
+	if port != 0 && port != defaultPort {
+		t += fmt.Sprintf(":%d", port)
 	}
 	return t
 }
@@ -163,6 +192,7 @@ func printSource(d cmdutil.Deps, s *sdk.Source) error {
 		fl.Add("Exclude", strings.Join(c.Exclude, ", "))
 		fl.Add("Pinned host key", c.HostKey)
 	} else {
+		fl.Add("Target", target(s))
 		fl.Add("Config", string(s.Config))
 	}
 	hk := s.HostKeyFingerprint

@@ -16,42 +16,38 @@ type updateOptions struct {
 	ID               string
 	Name, Credential string
 	Disable, Enable  bool
-	NoExclude        bool
 	Config           configFlags
 
 	// Worked out by check from the command line:
-	set      func(flag string) bool   // was the flag given?
-	sshEdits bool                     // ssh/sftp fields change one by one
-	raw      json.RawMessage          // or the whole config is replaced
-	apply    func(cfg map[string]any) // applies the ssh/sftp edits
+	set   func(flag string) bool                           // was the flag given?
+	edits []configField                                    // config fields change one by one
+	raw   json.RawMessage                                  // or the whole config is replaced
+	apply func(t sdk.SourceType, cfg map[string]any) error // applies the edits
 }
 
 func newUpdateCmd(f *cmdutil.Factory) *cli.Command {
-	opts := &updateOptions{}
+	opts := &updateOptions{Config: configFlags{update: true}}
 	return &cli.Command{
 		Name:  "update",
 		Usage: "Change a source; only the given flags change",
-		UsageText: `xv source update ID [--name N] [--credential ID] [--disable|--enable] [--tenant ID]
-      [--host H] [--port P] [--user U] [--path P…] [--exclude GLOB…|--no-exclude] [--host-key SHA256:…]
-      [--transfer auto|exec|sftp] [--compression fastest|default|better|none]
+		UsageText: `xv source update ID [--name N] [--credential ID] [--disable|--enable] [--tenant ID] [CONFIG-FLAGS…]
    xv source update ID (--config-json '{…}' | --config-file F)
 
---path and --exclude replace the whole list. --host-key '' unpins the host key.
---transfer '' and --compression '' go back to the defaults (auto, default).
+The config flags are those of 'xv source create' for the source's type; each replaces the
+field it names and leaves the others as they are. A repeatable flag (--path, --exclude,
+--database, --exclude-database) replaces the whole list. An empty value ('') removes the
+field, so the default applies again (--host-key '' unpins the host key, --transfer '' goes
+back to auto). --database replaces --all-databases and the other way round; --socket
+replaces --host and --port. --no-exclude, --no-exclude-database and --no-ssh remove those.
 A disabled source is never scheduled.
 
 Examples:
    xv source update src_01J... --path /var/www --path /srv/data
    xv source update src_01J... --host-key SHA256:Zm9vYmFy...
+   xv source update src_01J... --database shop --database blog
+   xv source update src_01J... --ssh-host bastion.example.com --ssh-user tunnel --ssh-credential cred_02K...
    xv source update src_01J... --disable`,
-		Flags: append([]cli.Flag{
-			cmdutil.TenantFlag(),
-			&cli.StringFlag{Name: "name", Usage: "new `NAME`", Destination: &opts.Name},
-			&cli.StringFlag{Name: "credential", Usage: "log in with credential `ID`", Destination: &opts.Credential},
-			&cli.BoolFlag{Name: "disable", Usage: "stop scheduling the source", Destination: &opts.Disable},
-			&cli.BoolFlag{Name: "enable", Usage: "schedule the source again", Destination: &opts.Enable},
-			&cli.BoolFlag{Name: "no-exclude", Usage: "ssh/sftp: remove every exclude glob", Destination: &opts.NoExclude},
-		}, opts.Config.flags()...),
+		Flags: opts.flags(),
 		Action: func(c *cli.Context) error {
 			args, err := cmdutil.Args(c, "ID")
 			if err != nil {
@@ -69,30 +65,40 @@ Examples:
 	}
 }
 
+func (opts *updateOptions) flags() []cli.Flag {
+	return append([]cli.Flag{
+		cmdutil.TenantFlag(),
+		&cli.StringFlag{Name: "name", Usage: "new `NAME`", Destination: &opts.Name},
+		&cli.StringFlag{Name: "credential", Usage: "log in with credential `ID`", Destination: &opts.Credential},
+		&cli.BoolFlag{Name: "disable", Usage: "stop scheduling the source", Destination: &opts.Disable},
+		&cli.BoolFlag{Name: "enable", Usage: "schedule the source again", Destination: &opts.Enable},
+	}, opts.Config.flags()...)
+}
+
 func (opts *updateOptions) check(c *cli.Context) error {
 	opts.set = c.IsSet
 	if opts.Disable && opts.Enable {
 		return cmdutil.UsageErrorf("give either --disable or --enable, not both")
 	}
-	if opts.NoExclude && c.IsSet("exclude") {
-		return cmdutil.UsageErrorf("give either --exclude or --no-exclude, not both")
+	if err := checkConflicts(c); err != nil {
+		return err
 	}
 	raw, err := opts.Config.rawConfig()
 	if err != nil {
 		return err
 	}
 	opts.raw = raw
-	opts.sshEdits = len(setFlags(c, sshFlagNames...)) > 0 || opts.NoExclude
-	if raw != nil && opts.sshEdits {
+	opts.edits = setFields(c, append(append([]configField{}, configFields...), updateOnlyFields...))
+	if raw != nil && len(opts.edits) > 0 {
 		return cmdutil.UsageErrorf("give the config either as flags or as --config-json/--config-file, not both")
 	}
-	opts.apply = func(cfg map[string]any) {
-		opts.Config.applySSH(c, cfg)
-		if opts.NoExclude {
-			delete(cfg, "exclude")
+	opts.apply = func(t sdk.SourceType, cfg map[string]any) error {
+		if err := checkApplies(t, opts.edits); err != nil {
+			return err
 		}
+		return applyConfig(c, t, cfg, opts.edits)
 	}
-	if !opts.sshEdits && raw == nil && !c.IsSet("name") && !c.IsSet("credential") && !opts.Disable && !opts.Enable {
+	if len(opts.edits) == 0 && raw == nil && !c.IsSet("name") && !c.IsSet("credential") && !opts.Disable && !opts.Enable {
 		return cmdutil.UsageErrorf("nothing to update: give at least one flag (see 'xv source update --help')")
 	}
 	return nil
@@ -113,15 +119,11 @@ func updateRun(ctx context.Context, opts *updateOptions) error {
 		}
 		req.Status = &st
 	}
-	if opts.sshEdits {
+	if len(opts.edits) > 0 {
 		// The API replaces the whole config: start from the current one.
 		cur, err := opts.Client.GetSource(ctx, opts.ID)
 		if err != nil {
 			return err
-		}
-		if !isSSH(cur.Type) {
-			return cmdutil.UsageErrorf("--host, --path and the like only apply to ssh/sftp sources; "+
-				"source %s is %s: use --config-json", cur.ID, cur.Type)
 		}
 		cfg := map[string]any{}
 		if len(cur.Config) > 0 {
@@ -129,7 +131,9 @@ func updateRun(ctx context.Context, opts *updateOptions) error {
 				return fmt.Errorf("read the current config of source %s: %w", cur.ID, err)
 			}
 		}
-		opts.apply(cfg)
+		if err := opts.apply(cur.Type, cfg); err != nil {
+			return err
+		}
 		raw, err := json.Marshal(cfg)
 		if err != nil {
 			return err
