@@ -6,8 +6,11 @@ import (
 	"fmt"
 
 	"github.com/xvault/xvault/agentd/internal/connector"
+	"github.com/xvault/xvault/agentd/internal/connector/ftp"
 	"github.com/xvault/xvault/agentd/internal/connector/local"
+	"github.com/xvault/xvault/agentd/internal/connector/mysql"
 	"github.com/xvault/xvault/agentd/internal/connector/sftp"
+	"github.com/xvault/xvault/agentd/internal/connector/wordpress"
 	"github.com/xvault/xvault/agentd/internal/egress"
 	"github.com/xvault/xvault/sdk"
 	"github.com/xvault/xvault/sdk/archive"
@@ -43,6 +46,24 @@ func newConnector(j *sdk.ClaimedJob, secret *sdk.SecretPayload, env connector.En
 			return nil, err
 		}
 		return local.New(cfg, env)
+	case sdk.SourceFTP:
+		cfg, err := decodeConfig[sdk.FTPConfig](j)
+		if err != nil {
+			return nil, err
+		}
+		return ftp.New(cfg, secret.Password, env)
+	case sdk.SourceMySQL:
+		cfg, err := decodeConfig[sdk.MySQLConfig](j)
+		if err != nil {
+			return nil, err
+		}
+		return mysql.New(cfg, j.HostKey, secret, env)
+	case sdk.SourceWordPress:
+		cfg, err := decodeConfig[sdk.WordPressConfig](j)
+		if err != nil {
+			return nil, err
+		}
+		return wordpress.New(cfg, j.HostKey, secret, env)
 	default:
 		return nil, fmt.Errorf("source type %q is not supported by this agent yet: %w", j.SourceType, connector.ErrPermanent)
 	}

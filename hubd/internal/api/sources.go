@@ -2,8 +2,12 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/uptrace/bun"
 
@@ -24,6 +28,9 @@ func (s *Server) createSource(ctx context.Context, c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
+	if err := s.checkSupported(ctx, req.Type); err != nil {
+		return 0, nil, err
+	}
 	now := s.now()
 	src := &store.Source{ID: store.NewID(), TenantID: c.tenantID, Type: string(req.Type), Name: req.Name,
 		Status: string(sdk.SourceActive), Config: res.Config, CredentialID: ptr(req.CredentialID),
@@ -39,6 +46,34 @@ func (s *Server) createSource(ctx context.Context, c *call) (int, any, error) {
 		return 0, nil, wrapf(err, "create source")
 	}
 	return http.StatusCreated, sourceOut(src), nil
+}
+
+// checkSupported refuses a source type that no enrolled agent can back up
+// (agents report "backup:<type>" capabilities at enrollment and in every
+// heartbeat). Agents that declare no backup capability at all say nothing
+// either way, and with none that declares any (no agent enrolled yet) the
+// source is accepted: operators often create sources before agents.
+func (s *Server) checkSupported(ctx context.Context, typ sdk.SourceType) error {
+	all, err := store.AgentCapabilities(ctx, s.db)
+	if err != nil {
+		return wrapf(err, "check agent capabilities")
+	}
+	want, declared := "backup:"+string(typ), false
+	for _, raw := range all {
+		var caps []string
+		if json.Unmarshal(raw, &caps) != nil {
+			continue
+		}
+		if slices.Contains(caps, want) {
+			return nil
+		}
+		declared = declared || slices.ContainsFunc(caps, func(c string) bool { return strings.HasPrefix(c, "backup:") })
+	}
+	if !declared {
+		return nil
+	}
+	return sdk.FieldErrors(validate.Fields{"type": fmt.Sprintf("no enrolled agent supports %s sources yet "+
+		"(hint: upgrade the agents; xv agent list -o json shows their capabilities)", typ)})
 }
 
 // checkSource validates a source as it would be stored, including that its

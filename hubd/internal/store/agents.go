@@ -69,3 +69,17 @@ func TouchAgentCaps(ctx context.Context, db bun.IDB, id, status, version string,
 	}
 	return requireRow(res, "touch agent")
 }
+
+// AgentCapabilities returns the capability lists of every enrolled agent
+// (raw JSON arrays), for checks such as "does any agent back up mysql?".
+func AgentCapabilities(ctx context.Context, db bun.IDB) ([][]byte, error) {
+	var caps []string
+	if err := db.NewSelect().Model((*Agent)(nil)).Column("capabilities").Scan(ctx, &caps); err != nil {
+		return nil, mapErr("agent capabilities", err)
+	}
+	out := make([][]byte, len(caps))
+	for i, c := range caps {
+		out[i] = []byte(c)
+	}
+	return out, nil
+}
