@@ -9,6 +9,7 @@ import (
 	"github.com/xvault/xvault/agentd/internal/connector/ftp"
 	"github.com/xvault/xvault/agentd/internal/connector/local"
 	"github.com/xvault/xvault/agentd/internal/connector/mysql"
+	"github.com/xvault/xvault/agentd/internal/connector/postgres"
 	"github.com/xvault/xvault/agentd/internal/connector/sftp"
 	"github.com/xvault/xvault/agentd/internal/connector/wordpress"
 	"github.com/xvault/xvault/agentd/internal/egress"
@@ -58,6 +59,12 @@ func newConnector(j *sdk.ClaimedJob, secret *sdk.SecretPayload, env connector.En
 			return nil, err
 		}
 		return mysql.New(cfg, j.HostKey, secret, env)
+	case sdk.SourcePostgres:
+		cfg, err := decodeConfig[sdk.PostgresConfig](j)
+		if err != nil {
+			return nil, err
+		}
+		return postgres.New(cfg, j.HostKey, secret, env)
 	case sdk.SourceWordPress:
 		cfg, err := decodeConfig[sdk.WordPressConfig](j)
 		if err != nil {

@@ -198,3 +198,64 @@ func requireSameContent(t *testing.T, want, got string) {
 		require.Equal(t, e.Target, g[name].Target, name)
 	}
 }
+
+// psqlRoot runs SQL on the local PostgreSQL (trust auth) as postgres.
+func psqlRoot(t *testing.T, db, sql string) string {
+	t.Helper()
+	cmd := exec.Command("psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-U", "postgres", "-d", db)
+	cmd.Stdin = strings.NewReader(sql)
+	out, err := cmd.CombinedOutput()
+	if err != nil && os.Getenv(sshd.EnvRequire) != "1" && strings.Contains(string(out), "could not connect") {
+		t.Skip("PostgreSQL is not running on 127.0.0.1:5432")
+	}
+	require.NoErrorf(t, err, "psql: %s", out)
+	return string(out)
+}
+
+func TestPostgresSource(t *testing.T) {
+	db, role := "xv_pg_"+randHex(4), "xv_r_"+randHex(4)
+	psqlRoot(t, "postgres", "CREATE ROLE "+role+" LOGIN PASSWORD 'canary-"+randHex(6)+"'; CREATE DATABASE "+db+" OWNER "+role)
+	t.Cleanup(func() { psqlRoot(t, "postgres", "DROP DATABASE IF EXISTS "+db+" WITH (FORCE); DROP ROLE IF EXISTS "+role) })
+	psqlRoot(t, db, `SET ROLE `+role+`;
+CREATE TABLE items (id serial PRIMARY KEY, doc jsonb, raw bytea, tags text[]);
+INSERT INTO items (doc, raw, tags) VALUES ('{"a": 1, "e": "😀"}', '\xdeadbeef', '{x,y}'), (NULL, NULL, NULL);
+CREATE VIEW item_docs AS SELECT id, doc FROM items;
+CREATE FUNCTION item_count() RETURNS bigint LANGUAGE sql AS 'SELECT count(*) FROM items';`)
+	sum := func(db string) string {
+		return psqlRoot(t, db, "SELECT md5(string_agg(t::text, ',' ORDER BY t::text)) FROM items t")
+	}
+	want := sum(db)
+
+	h := startHub(t, "--no-agent")
+	startAgent(t, h, h.enrollToken(t, 1))
+	tenant := h.tenant(t)
+	var cred sdk.Credential
+	h.xvJSON(t, tenant, "any-password\n", &cred, "credential", "create", "--name", "pg", "--password-stdin")
+	for _, format := range []string{"plain", "custom"} {
+		var src sdk.Source
+		h.xvJSON(t, tenant, "", &src, "source", "create", "--type", "postgres", "--name", "pg-"+format,
+			"--host", "127.0.0.1", "--user", role, "--database", db, "--format", format, "--credential", cred.ID)
+		rep, code := h.sourceTest(t, tenant, src.ID)
+		require.Equalf(t, 0, code, "%+v", rep)
+		job, code := h.backupWait(t, tenant, src.ID)
+		require.Equal(t, 0, code, job.ErrorMessage)
+		dir, d := h.openSnapshot(t, tenant, job.SnapshotID)
+		require.Equal(t, "postgres", d.SourceType)
+		require.Len(t, d.Databases, 1)
+		fresh := "xv_pgr_" + randHex(4)
+		psqlRoot(t, "postgres", "CREATE DATABASE "+fresh)
+		t.Cleanup(func() { psqlRoot(t, "postgres", "DROP DATABASE IF EXISTS "+fresh+" WITH (FORCE)") })
+		var out []byte
+		var err error
+		if format == "plain" {
+			out, err = exec.Command("psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-U", "postgres", "-d", fresh,
+				"-f", filepath.Join(dir, archive.DatabaseEntry(db, "sql"))).CombinedOutput()
+		} else {
+			out, err = exec.Command("pg_restore", "--no-owner", "-h", "127.0.0.1", "-U", "postgres", "-d", fresh,
+				filepath.Join(dir, archive.DatabaseEntry(db, "dump"))).CombinedOutput()
+		}
+		require.NoErrorf(t, err, "%s restore: %s", format, out)
+		require.Equal(t, want, sum(fresh), format)
+		require.Contains(t, psqlRoot(t, fresh, "SELECT item_count()"), "2")
+	}
+}
