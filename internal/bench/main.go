@@ -34,6 +34,7 @@ type options struct {
 	modes      string
 	cpuProfile string
 	overlay    string
+	dbSize     int64 // -modes database: the dump's approximate size
 }
 
 func main() {
@@ -44,18 +45,24 @@ func main() {
 	flag.Uint64Var(&o.seed, "seed", 1, "dataset seed")
 	flag.IntVar(&o.runs, "runs", 1, "runs per mode; the run with the median wall time is reported")
 	flag.StringVar(&o.modes, "modes", "exec,sftp,baseline",
-		"comma-separated modes: exec, sftp (xVault with that transfer), pull (xVault's sftp connector alone, bodies discarded), baseline")
+		"comma-separated modes: exec, sftp (xVault with that transfer), pull (xVault's sftp connector alone, bodies discarded), baseline; "+
+			"database (a MariaDB database of -db-size: xVault's mysql connector vs mariadb-dump | zstd | age)")
+	dbSizeFlag := flag.String("db-size", "1GiB", "approximate dump size of the database of -modes database")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the first run of each xVault mode to FILE.MODE")
 	flag.StringVar(&o.overlay, "overlay", "", "go build -overlay file whose replacements also apply to the xVault child (try a change without editing the tree)")
 	flag.Parse()
 	var err error
+	if o.dbSize, err = parseSize(*dbSizeFlag); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: usage: -db-size %q: %v\n", *dbSizeFlag, err)
+		os.Exit(2)
+	}
 	if o.size, err = parseSize(*sizeFlag); err != nil || o.runs < 1 {
 		fmt.Fprintf(os.Stderr, "bench: usage: -size %q: %v, -runs %d\n", *sizeFlag, err, o.runs)
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, o, os.Stdout, os.Stderr); err != nil {
+	if err := runAll(ctx, o, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
