@@ -215,7 +215,9 @@ func psqlRoot(t *testing.T, db, sql string) string {
 func TestPostgresSource(t *testing.T) {
 	db, role := "xv_pg_"+randHex(4), "xv_r_"+randHex(4)
 	psqlRoot(t, "postgres", "CREATE ROLE "+role+" LOGIN PASSWORD 'canary-"+randHex(6)+"'; CREATE DATABASE "+db+" OWNER "+role)
-	t.Cleanup(func() { psqlRoot(t, "postgres", "DROP DATABASE IF EXISTS "+db+" WITH (FORCE); DROP ROLE IF EXISTS "+role) })
+	t.Cleanup(func() {
+		psqlRoot(t, "postgres", "DROP DATABASE IF EXISTS "+db+" WITH (FORCE); DROP ROLE IF EXISTS "+role)
+	})
 	psqlRoot(t, db, `SET ROLE `+role+`;
 CREATE TABLE items (id serial PRIMARY KEY, doc jsonb, raw bytea, tags text[]);
 INSERT INTO items (doc, raw, tags) VALUES ('{"a": 1, "e": "😀"}', '\xdeadbeef', '{x,y}'), (NULL, NULL, NULL);
@@ -258,4 +260,62 @@ CREATE FUNCTION item_count() RETURNS bigint LANGUAGE sql AS 'SELECT count(*) FRO
 		require.Equal(t, want, sum(fresh), format)
 		require.Contains(t, psqlRoot(t, fresh, "SELECT item_count()"), "2")
 	}
+}
+
+func TestWordPressSource(t *testing.T) {
+	db, user, password := shopDB(t)
+	mysqlRoot(t, db, `CREATE TABLE wq7_options (option_id INT PRIMARY KEY, option_value TEXT);
+INSERT INTO wq7_options VALUES (1, 'siteurl'), (2, 'blogname');
+CREATE TABLE wq7x_other (id INT PRIMARY KEY);`)
+	site := filepath.Join(t.TempDir(), "blog")
+	for name, body := range map[string]string{
+		"wp-config.php": "<?php\n// comment\ndefine( 'DB_NAME', '" + db + "' );\ndefine('DB_USER', \"" + user + "\");\n" +
+			"define('DB_PASSWORD', '" + password + "');\ndefine('DB_HOST', '127.0.0.1:3306');\n$table_prefix = 'wq7_';\n" +
+			"require_once ABSPATH . 'wp-settings.php';\n",
+		"wp-includes/version.php":    "<?php\n$wp_version = '6.4.2';\n",
+		"index.php":                  "<?php require 'wp-blog-header.php';",
+		".htaccess":                  "RewriteEngine On\n",
+		"wp-content/cache/page.html": "cached",
+		"wp-content/debug.log":       "noise",
+	} {
+		p := filepath.Join(site, name)
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, []byte(body), 0o644))
+	}
+	srv := sshd.Start(t, sshd.Options{})
+	h := startHub(t, "--no-agent")
+	startAgent(t, h, h.enrollToken(t, 1))
+	tenant := h.tenant(t)
+	keyFile := filepath.Join(t.TempDir(), "key")
+	require.NoError(t, os.WriteFile(keyFile, srv.ClientKey, 0o600))
+	var cred sdk.Credential
+	h.xvJSON(t, tenant, "", &cred, "credential", "create", "--name", "ssh", "--private-key-file", keyFile)
+	var src sdk.Source
+	h.xvJSON(t, tenant, "", &src, "source", "create", "--type", "wordpress", "--name", "blog", "--host", srv.Host,
+		"--port", itoa(srv.Port), "--user", srv.User, "--path", site, "--credential", cred.ID)
+	rep, code := h.sourceTest(t, tenant, src.ID)
+	require.Equalf(t, 0, code, "%+v", rep)
+	job, code := h.backupWait(t, tenant, src.ID)
+	require.Equal(t, 0, code, job.ErrorMessage)
+	dir, d := h.openSnapshot(t, tenant, job.SnapshotID)
+	require.Equal(t, "wordpress", d.SourceType)
+	require.NotNil(t, d.WordPress)
+	require.Equal(t, "6.4.2", d.WordPress.Version)
+	require.Equal(t, "wq7_", d.WordPress.TablePrefix)
+	require.Len(t, d.Databases, 1)
+	var tables []string
+	for _, tb := range d.Databases[0].Tables {
+		tables = append(tables, tb.Name)
+	}
+	require.Equal(t, []string{"wq7_options"}, tables, "only the exact prefix is dumped")
+	files := filepath.Join(dir, "files", strings.TrimPrefix(site, "/"))
+	b, err := os.ReadFile(filepath.Join(files, ".htaccess"))
+	require.NoError(t, err)
+	require.Equal(t, "RewriteEngine On\n", string(b))
+	_, err = os.Stat(filepath.Join(files, "wp-content", "cache", "page.html"))
+	require.True(t, os.IsNotExist(err), "cache excluded")
+	_, err = os.Stat(filepath.Join(files, "wp-content", "debug.log"))
+	require.True(t, os.IsNotExist(err), "*.log excluded")
+	fresh := loadDump(t, filepath.Join(dir, archive.DatabaseEntry(db, "sql")))
+	require.Equal(t, "wq7_options\n", mysqlRoot(t, fresh, "SHOW TABLES"))
 }
