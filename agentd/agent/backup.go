@@ -103,9 +103,14 @@ func (a *Agent) backup(ctx context.Context, l *lease) (*sdk.SnapshotReport, erro
 // host key recorder.
 func (a *Agent) connectorEnv(ctx context.Context, l *lease) (connector.Env, func(), error) {
 	j := l.job
-	dir := filepath.Join(a.cfg.StateDir, tmpDirName, j.ID)
-	_ = os.RemoveAll(dir)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	// A short random name (not the job id): tunnel sockets live below it,
+	// and a unix socket path must stay under 108 bytes.
+	base := filepath.Join(a.cfg.StateDir, tmpDirName)
+	if err := os.MkdirAll(base, 0o700); err != nil {
+		return connector.Env{}, nil, fmt.Errorf("job temp dir: %w", err)
+	}
+	dir, err := os.MkdirTemp(base, "j")
+	if err != nil {
 		return connector.Env{}, nil, fmt.Errorf("job temp dir: %w", err)
 	}
 	env := connector.Env{
