@@ -150,3 +150,18 @@ type Env struct {
 
 // Secret is the job's released credential(s), kept in memory only.
 type Secret = sdk.SecretPayload
+
+// TestItem describes a file-system object for a test report
+// (sdk.TestItem.Kind: dir, symlink, file or other).
+func TestItem(name string, m fs.FileMode, size int64) sdk.TestItem {
+	kind := "other"
+	switch {
+	case m.IsDir():
+		kind = "dir"
+	case m&fs.ModeSymlink != 0:
+		kind = "symlink"
+	case m.IsRegular():
+		kind = "file"
+	}
+	return sdk.TestItem{Name: name, Kind: kind, SizeBytes: size}
+}

@@ -17,7 +17,7 @@ type CompleteParams struct {
 	Permanent      bool // failed: do not retry even if attempts remain
 	Warnings       []byte
 	Progress       []byte
-	Result         []byte // a test_connection report (JSON), or nil
+	Result         []byte    // a test_connection report (JSON), or nil
 	Snapshot       *Snapshot // backup jobs that completed; inserted in the same tx
 	Backoff        func(attempt int) time.Duration
 }

@@ -121,7 +121,7 @@ func (c *Connector) Test(ctx context.Context) (*sdk.TestReport, error) {
 			rep.Checks = append(rep.Checks, sdk.TestCheck{Name: "read " + p, OK: false, Detail: err.Error()})
 			continue
 		}
-		rep.Items = append(rep.Items, sdk.TestItem{Name: p, Kind: kindOf(fi.Mode()), SizeBytes: fi.Size()})
+		rep.Items = append(rep.Items, connector.TestItem(p, fi.Mode(), fi.Size()))
 		if !fi.IsDir() {
 			continue
 		}
@@ -134,23 +134,11 @@ func (c *Connector) Test(ctx context.Context) (*sdk.TestReport, error) {
 		rep.Checks = append(rep.Checks, sdk.TestCheck{Name: "list " + p, OK: ok, Detail: detail})
 		for _, d := range des[:min(len(des), 10)] {
 			if info, err := d.Info(); err == nil {
-				rep.Items = append(rep.Items, sdk.TestItem{Name: path.Join(p, d.Name()), Kind: kindOf(info.Mode()), SizeBytes: info.Size()})
+				rep.Items = append(rep.Items, connector.TestItem(path.Join(p, d.Name()), info.Mode(), info.Size()))
 			}
 		}
 	}
 	return rep, ctx.Err()
-}
-
-func kindOf(m fs.FileMode) string {
-	switch {
-	case m.IsDir():
-		return "dir"
-	case m&fs.ModeSymlink != 0:
-		return "symlink"
-	case m.IsRegular():
-		return "file"
-	}
-	return "other"
 }
 
 // walker emits entries in archive order.

@@ -32,8 +32,8 @@ func TestToolFlavours(t *testing.T) {
 	require.Contains(t, maria11.tlsOptions(sdk.MySQLTLSVerifyCA), "ssl-verify-server-cert")
 
 	for in, want := range map[string]string{
-		`plain`:              `"plain"`,
-		`a"b\c`:              `"a\"b\\c"`,
+		`plain`:               `"plain"`,
+		`a"b\c`:               `"a\"b\\c"`,
 		"l1\nl2\r\tx # ; 'q'": `"l1\nl2\r\tx # ; 'q'"`,
 	} {
 		got, err := optionValue(in)

@@ -3,7 +3,6 @@ package sftp
 import (
 	"context"
 	"fmt"
-	"io/fs"
 	"path"
 
 	pkgsftp "github.com/pkg/sftp"
@@ -51,7 +50,7 @@ func (c *Connector) Test(ctx context.Context) (*sdk.TestReport, error) {
 			fail("read "+p, err)
 			continue
 		}
-		rep.Items = append(rep.Items, sdk.TestItem{Name: p, Kind: kindOf(fi.Mode()), SizeBytes: fi.Size()})
+		rep.Items = append(rep.Items, connector.TestItem(p, fi.Mode(), fi.Size()))
 		if !fi.IsDir() {
 			rep.Checks = append(rep.Checks, sdk.TestCheck{Name: "read " + p, OK: true})
 			continue
@@ -63,20 +62,8 @@ func (c *Connector) Test(ctx context.Context) (*sdk.TestReport, error) {
 		}
 		rep.Checks = append(rep.Checks, sdk.TestCheck{Name: "list " + p, OK: true, Detail: fmt.Sprintf("%d entries", len(entries))})
 		for _, e := range entries[:min(len(entries), testListLimit)] {
-			rep.Items = append(rep.Items, sdk.TestItem{Name: path.Join(p, e.Name()), Kind: kindOf(e.Mode()), SizeBytes: e.Size()})
+			rep.Items = append(rep.Items, connector.TestItem(path.Join(p, e.Name()), e.Mode(), e.Size()))
 		}
 	}
 	return rep, nil
-}
-
-func kindOf(m fs.FileMode) string {
-	switch {
-	case m.IsDir():
-		return "dir"
-	case m&fs.ModeSymlink != 0:
-		return "symlink"
-	case m.IsRegular():
-		return "file"
-	}
-	return "other"
 }
