@@ -33,6 +33,10 @@ func main() {
 			&cli.BoolFlag{Name: "allow-loopback", EnvVars: []string{"XV_ALLOW_LOOPBACK"}, Usage: "let sources reach loopback addresses and local unix sockets"},
 			&cli.BoolFlag{Name: "allow-private", EnvVars: []string{"XV_ALLOW_PRIVATE"}, Usage: "let sources reach private addresses (10/8, 172.16/12, 192.168/16, fc00::/7, 100.64/10)"},
 			&cli.StringSliceFlag{Name: "allow-local-root", Usage: "a directory local sources may read (repeatable); none by default"},
+			&cli.StringFlag{Name: "scratch-mysql", EnvVars: []string{"XV_SCRATCH_MYSQL"}, Usage: "verify jobs load MySQL/MariaDB dumps into throwaway databases here: mysql://USER@HOST:PORT/"},
+			&cli.StringFlag{Name: "scratch-mysql-password-file", EnvVars: []string{"XV_SCRATCH_MYSQL_PASSWORD_FILE"}, Usage: "file (mode 0600) holding the --scratch-mysql password"},
+			&cli.StringFlag{Name: "scratch-postgres", EnvVars: []string{"XV_SCRATCH_POSTGRES"}, Usage: "verify jobs load PostgreSQL dumps into throwaway databases here: postgres://USER@HOST:PORT/DB?sslmode=…"},
+			&cli.StringFlag{Name: "scratch-postgres-password-file", EnvVars: []string{"XV_SCRATCH_POSTGRES_PASSWORD_FILE"}, Usage: "file (mode 0600) holding the --scratch-postgres password"},
 			&cli.StringFlag{Name: "public-url", EnvVars: []string{"XV_PUBLIC_URL"}, Usage: "base URL of download links, as users reach this agent (default http://{download-listen})"},
 		},
 		Action: run,
@@ -53,6 +57,14 @@ func run(c *cli.Context) error {
 	if name == "" {
 		name, _ = os.Hostname()
 	}
+	scratchMySQL, err := agent.Scratch(c.String("scratch-mysql"), c.String("scratch-mysql-password-file"))
+	if err != nil {
+		return err
+	}
+	scratchPostgres, err := agent.Scratch(c.String("scratch-postgres"), c.String("scratch-postgres-password-file"))
+	if err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	return agent.Run(ctx, agent.Config{
@@ -71,5 +83,8 @@ func run(c *cli.Context) error {
 		AllowLoopback: c.Bool("allow-loopback"),
 		AllowPrivate:  c.Bool("allow-private"),
 		LocalRoots:    c.StringSlice("allow-local-root"),
+
+		ScratchMySQL:    scratchMySQL,
+		ScratchPostgres: scratchPostgres,
 	})
 }

@@ -19,7 +19,14 @@ import (
 // downloadListen is where it serves restore downloads ("" = the default).
 // The embedded agent may reach loopback and private addresses (the dev
 // machine's own servers) and the local roots given.
-func devAgent(dataDir, downloadListen string, localRoots []string, log *slog.Logger, wg *sync.WaitGroup) func(ctx context.Context, hubURL, adminToken string) error {
+// devAgentOptions are the embedded agent's settings from hubd's flags.
+type devAgentOptions struct {
+	DownloadListen                string
+	LocalRoots                    []string
+	ScratchMySQL, ScratchPostgres *agent.ScratchServer
+}
+
+func devAgent(dataDir string, opts devAgentOptions, log *slog.Logger, wg *sync.WaitGroup) func(ctx context.Context, hubURL, adminToken string) error {
 	return func(ctx context.Context, hubURL, adminToken string) error {
 		cfg := agent.Config{
 			HubURL:        hubURL,
@@ -29,12 +36,15 @@ func devAgent(dataDir, downloadListen string, localRoots []string, log *slog.Log
 			ShutdownGrace: 8 * time.Second, // within the hub's 10 s shutdown timeout
 			Logger:        log.With("component", "agent"),
 
-			DownloadListen:         downloadListen,
-			DownloadListenOptional: downloadListen == agent.DefaultDownloadListen,
+			DownloadListen:         opts.DownloadListen,
+			DownloadListenOptional: opts.DownloadListen == agent.DefaultDownloadListen,
 
 			AllowLoopback: true,
 			AllowPrivate:  true,
-			LocalRoots:    localRoots,
+			LocalRoots:    opts.LocalRoots,
+
+			ScratchMySQL:    opts.ScratchMySQL,
+			ScratchPostgres: opts.ScratchPostgres,
 		}
 		if !agent.Enrolled(cfg.StateDir) {
 			tok, err := sdk.New(hubURL, adminToken).CreateEnrollmentToken(ctx, sdk.CreateEnrollmentTokenRequest{

@@ -15,6 +15,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/xvault/xvault/agentd/agent"
 	"github.com/xvault/xvault/hubd/internal/hub"
 )
 
@@ -53,6 +54,10 @@ func devFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "no-agent", Usage: "dev mode: do not run the embedded agent (snapshots in DIR/backups)"},
 		&cli.StringFlag{Name: "download-listen", Value: "127.0.0.1:8082", Usage: "dev mode: where the embedded agent serves restore downloads"},
 		&cli.StringSliceFlag{Name: "allow-local-root", Usage: "dev mode: a directory local sources of the embedded agent may read (repeatable); none by default"},
+		&cli.StringFlag{Name: "scratch-mysql", EnvVars: []string{"XV_SCRATCH_MYSQL"}, Usage: "dev mode: the embedded agent's scratch MySQL/MariaDB server for verify jobs: mysql://USER@HOST:PORT/"},
+		&cli.StringFlag{Name: "scratch-mysql-password-file", EnvVars: []string{"XV_SCRATCH_MYSQL_PASSWORD_FILE"}, Usage: "dev mode: file (mode 0600) holding the --scratch-mysql password"},
+		&cli.StringFlag{Name: "scratch-postgres", EnvVars: []string{"XV_SCRATCH_POSTGRES"}, Usage: "dev mode: the embedded agent's scratch PostgreSQL server for verify jobs: postgres://USER@HOST:PORT/DB?sslmode=…"},
+		&cli.StringFlag{Name: "scratch-postgres-password-file", EnvVars: []string{"XV_SCRATCH_POSTGRES_PASSWORD_FILE"}, Usage: "dev mode: file (mode 0600) holding the --scratch-postgres password"},
 	}
 }
 
@@ -96,7 +101,14 @@ func runServe(c *cli.Context) error {
 	}
 	if cfg.Dev && !c.Bool("no-agent") {
 		var agentDone sync.WaitGroup
-		cfg.OnReady = devAgent(cfg.DataDir, c.String("download-listen"), c.StringSlice("allow-local-root"), log, &agentDone)
+		opts := devAgentOptions{DownloadListen: c.String("download-listen"), LocalRoots: c.StringSlice("allow-local-root")}
+		if opts.ScratchMySQL, err = agent.Scratch(c.String("scratch-mysql"), c.String("scratch-mysql-password-file")); err != nil {
+			return err
+		}
+		if opts.ScratchPostgres, err = agent.Scratch(c.String("scratch-postgres"), c.String("scratch-postgres-password-file")); err != nil {
+			return err
+		}
+		cfg.OnReady = devAgent(cfg.DataDir, opts, log, &agentDone)
 		cfg.BeforeShutdown = func(ctx context.Context) { waitGroup(ctx, &agentDone) }
 	}
 	return hub.Run(c.Context, cfg)

@@ -118,6 +118,7 @@ type CompleteRequest struct {
 	Snapshot     *SnapshotReport `json:"snapshot,omitempty"` // backup jobs that completed
 	Restore      *RestoreReport  `json:"restore,omitempty"`  // restore jobs that completed
 	Test         *TestReport     `json:"test,omitempty"`     // test_connection jobs that completed
+	Verify       *VerifyReport   `json:"verify,omitempty"`   // verify jobs that completed (with any verdict)
 }
 
 // SnapshotReport is what a completed backup produced.

@@ -182,6 +182,9 @@ func isTransient(err error) bool {
 func (c *Client) ListSnapshots(ctx context.Context, opts SnapshotListOptions) (*Page[Snapshot], error) {
 	q := listQuery(opts.ListOptions)
 	setIf(q, "source_id", opts.SourceID)
+	if opts.FailedVerify {
+		q.Set("failed_verify", "true")
+	}
 	var out Page[Snapshot]
 	_, err := c.do(ctx, call{op: "list snapshots", method: http.MethodGet, path: "/api/v1/snapshots",
 		query: q, out: &out, tenant: true})
@@ -200,6 +203,19 @@ func (c *Client) GetSnapshot(ctx context.Context, id string) (*Snapshot, error) 
 		return nil, err
 	}
 	return &out, nil
+}
+
+// VerifySnapshot asks the agent holding a snapshot to verify it (a verify
+// job; see VerifyReport). created is false when a verify job was already
+// queued or running for the snapshot: that job is returned.
+func (c *Client) VerifySnapshot(ctx context.Context, id string) (job *Job, created bool, err error) {
+	var out Job
+	status, err := c.do(ctx, call{op: "verify snapshot", method: http.MethodPost,
+		path: pathf("/api/v1/snapshots/%s/verify", id), out: &out, tenant: true})
+	if err != nil {
+		return nil, false, err
+	}
+	return &out, status == http.StatusCreated, nil
 }
 
 // ListAudit lists audit events, newest first. A platform admin without a

@@ -11,6 +11,10 @@ const (
 	RestoreZip RestoreFormat = "zip"
 	// RestoreTarZst is a zstd-compressed PAX tar keeping every entry of the snapshot.
 	RestoreTarZst RestoreFormat = "tar.zst"
+	// RestoreDatabase loads the snapshot's database dumps into the server of
+	// a mysql or postgres source (CreateRestoreRequest.IntoSourceID); there
+	// is no download.
+	RestoreDatabase RestoreFormat = "database"
 )
 
 // RestoreStatus: pending → running → ready | failed; ready → expired.
@@ -35,6 +39,34 @@ type CreateRestoreRequest struct {
 	Format    RestoreFormat `json:"format,omitempty"`     // default zip
 	ExpiresIn string        `json:"expires_in,omitempty"` // Go duration ("6h"); default and maximum: the setting download_expiration_hours
 	Paths     []string      `json:"paths,omitempty"`      // restore only these files/directories (entry names, leading "/" allowed)
+
+	// IntoSourceID restores the snapshot's databases into the server of this
+	// mysql or postgres source of the tenant (format "database", implied).
+	IntoSourceID string `json:"into_source_id,omitempty"`
+	DatabaseRestoreOptions
+	// Force restores from a snapshot whose last verification found it corrupt.
+	Force bool `json:"force,omitempty"`
+}
+
+// DatabaseRestoreOptions say which databases of a snapshot are loaded and how.
+type DatabaseRestoreOptions struct {
+	Databases      []string `json:"databases,omitempty"`       // names in the snapshot; empty = all
+	As             string   `json:"as,omitempty"`              // new name; only with exactly one database
+	CreateDatabase bool     `json:"create_database,omitempty"` // create a missing target database
+	Replace        bool     `json:"replace,omitempty"`         // replace an existing target (loaded under a temporary name first)
+	KeepOwners     bool     `json:"keep_owners,omitempty"`     // postgres: keep OWNER and GRANT/REVOKE statements
+	TablePrefix    string   `json:"table_prefix,omitempty"`    // wordpress: rename the site's table prefix to this one
+}
+
+// DatabaseRestoreResult is what loading one database did.
+type DatabaseRestoreResult struct {
+	Database string   `json:"database"` // name in the snapshot
+	Target   string   `json:"target"`   // name on the target server
+	Tables   int      `json:"tables"`
+	Rows     int64    `json:"rows"`
+	Seconds  float64  `json:"seconds"`
+	Warnings []string `json:"warnings,omitempty"`
+	Error    string   `json:"error,omitempty"` // the tool's first lines of error output, never a password
 }
 
 // Restore is one restore of a snapshot. DownloadURL is set while the
@@ -54,6 +86,11 @@ type Restore struct {
 	ErrorMessage string        `json:"error_message,omitempty"`
 	CreatedAt    time.Time     `json:"created_at"`
 	UpdatedAt    time.Time     `json:"updated_at"`
+
+	// Format "database" only.
+	IntoSourceID string                  `json:"into_source_id,omitempty"`
+	Options      *DatabaseRestoreOptions `json:"options,omitempty"`
+	Databases    []DatabaseRestoreResult `json:"databases,omitempty"`
 }
 
 // RestoreListOptions filter ListRestores.
@@ -94,6 +131,12 @@ type RestorePayload struct {
 	TokenSHA256      string        `json:"token_sha256"`       // hex sha256 of the download token; the agent never sees the token
 	ExpiresInSeconds int64         `json:"expires_in_seconds"` // link lifetime from publication
 	MaxBytes         int64         `json:"max_bytes"`          // largest download allowed
+
+	// Format "database": what to load. The job's source is the target;
+	// SnapshotSourceID is the source the snapshot was taken of (where the
+	// agent keeps its artifact).
+	Database         *DatabaseRestoreOptions `json:"database,omitempty"`
+	SnapshotSourceID string                  `json:"snapshot_source_id,omitempty"`
 }
 
 // RestoreReport is what a completed restore job published.
@@ -102,6 +145,8 @@ type RestoreReport struct {
 	FileName  string    `json:"file_name"`
 	URLBase   string    `json:"url_base"` // the agent's public URL; the link is URLBase + "/download/" + token
 	ExpiresAt time.Time `json:"expires_at"`
+	// Format "database": one result per database loaded (the other fields are zero).
+	Databases []DatabaseRestoreResult `json:"databases,omitempty"`
 }
 
 // TenantIdentityRelease carries the tenant's age identity (AGE-SECRET-KEY-1…)

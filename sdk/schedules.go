@@ -32,12 +32,20 @@ type Schedule struct {
 	RetentionPolicy *RetentionPolicy `json:"retention_policy,omitempty"`
 	NextRunAt       *time.Time       `json:"next_run_at,omitempty"`
 	LastRunAt       *time.Time       `json:"last_run_at,omitempty"`
-	CreatedAt       time.Time        `json:"created_at"`
-	UpdatedAt       time.Time        `json:"updated_at"`
+	// Verify is the verify drill mode (VerifyDrillLatest, VerifyDrillSample;
+	// "" = no drills) and VerifyEvery its period, normalised ("7d", "1d12h").
+	Verify       string     `json:"verify,omitempty"`
+	VerifyEvery  string     `json:"verify_every,omitempty"`
+	NextVerifyAt *time.Time `json:"next_verify_at,omitempty"`
+	CreatedAt    time.Time  `json:"created_at"`
+	UpdatedAt    time.Time  `json:"updated_at"`
 }
 
 // CreateScheduleRequest: exactly one of Cron and IntervalMinutes. A
 // RetentionPolicy, when given, becomes the source's retention policy.
+// Verify and VerifyEvery, given together, turn on verify drills: the hub
+// enqueues verify jobs of the source's snapshots every VerifyEvery
+// (a duration such as "7d", "12h", "2w" or "1d12h"; 1h to 365d).
 type CreateScheduleRequest struct {
 	SourceID        string           `json:"source_id"`
 	Cron            string           `json:"cron,omitempty"`
@@ -45,16 +53,22 @@ type CreateScheduleRequest struct {
 	Timezone        string           `json:"timezone,omitempty"`
 	Enabled         *bool            `json:"enabled,omitempty"` // default true
 	RetentionPolicy *RetentionPolicy `json:"retention_policy,omitempty"`
+	Verify          string           `json:"verify,omitempty"` // VerifyDrillLatest or VerifyDrillSample
+	VerifyEvery     string           `json:"verify_every,omitempty"`
 }
 
 // UpdateScheduleRequest changes the fields that are set. Setting Cron
 // clears the interval and setting IntervalMinutes clears the cron spec.
+// Verify "" turns verify drills off (then VerifyEvery must not be set);
+// otherwise the merged schedule needs both a drill mode and a period.
 type UpdateScheduleRequest struct {
 	Cron            *string          `json:"cron,omitempty"`
 	IntervalMinutes *int             `json:"interval_minutes,omitempty"`
 	Timezone        *string          `json:"timezone,omitempty"`
 	Enabled         *bool            `json:"enabled,omitempty"`
 	RetentionPolicy *RetentionPolicy `json:"retention_policy,omitempty"`
+	Verify          *string          `json:"verify,omitempty"`
+	VerifyEvery     *string          `json:"verify_every,omitempty"`
 }
 
 // ScheduleListOptions filter ListSchedules.
@@ -75,16 +89,18 @@ type SourceRetention struct {
 
 // RetentionDecision is what a policy does with one snapshot, and why.
 type RetentionDecision struct {
-	ID        string    `json:"id"`
-	CreatedAt time.Time `json:"created_at"`
-	Keep      bool      `json:"keep"`
-	Reasons   []string  `json:"reasons"`
+	ID           string       `json:"id"`
+	CreatedAt    time.Time    `json:"created_at"`
+	VerifyStatus VerifyStatus `json:"verify_status,omitempty"` // the snapshot's last verification; "" = never
+	Keep         bool         `json:"keep"`
+	Reasons      []string     `json:"reasons"`
 }
 
 // SimulatedSnapshot is one snapshot given to the simulator.
 type SimulatedSnapshot struct {
-	ID        string    `json:"id,omitempty"` // default: its position, "1", "2", …
-	CreatedAt time.Time `json:"created_at"`
+	ID           string       `json:"id,omitempty"` // default: its position, "1", "2", …
+	CreatedAt    time.Time    `json:"created_at"`
+	VerifyStatus VerifyStatus `json:"verify_status,omitempty"` // "" = never verified
 }
 
 // SimulateRetentionRequest runs a policy on given timestamps, touching nothing.

@@ -36,6 +36,24 @@ const (
 	SourceLocal     SourceType = "local"
 )
 
+// Database engines of snapshots' dumps (SourceType.Engine).
+const (
+	EngineMySQL    = "mysql"    // MySQL and MariaDB
+	EnginePostgres = "postgres" // PostgreSQL
+)
+
+// Engine is the database engine of the dumps in this source type's
+// snapshots, "" when they hold none: WordPress sites keep a MySQL database.
+func (t SourceType) Engine() string {
+	switch t {
+	case SourceMySQL, SourceWordPress:
+		return EngineMySQL
+	case SourcePostgres:
+		return EnginePostgres
+	}
+	return ""
+}
+
 // SourceStatus: disabled sources are never scheduled.
 type SourceStatus string
 
@@ -60,6 +78,7 @@ const (
 	JobRestore        JobType = "restore"
 	JobDeleteSnapshot JobType = "delete_snapshot"
 	JobTestConnection JobType = "test_connection"
+	JobVerify         JobType = "verify"
 )
 
 // JobStatus: queued → running → (finalizing) → completed | failed | canceled.
@@ -293,12 +312,14 @@ type Job struct {
 	Warnings      []string  `json:"warnings,omitempty"`
 	ErrorMessage  string    `json:"error_message,omitempty"`
 	// Test is what a test_connection job found.
-	Test            *TestReport `json:"test,omitempty"`
-	CancelRequested bool        `json:"cancel_requested"`
-	CreatedAt       time.Time   `json:"created_at"`
-	RunAfter        *time.Time  `json:"run_after,omitempty"`
-	StartedAt       *time.Time  `json:"started_at,omitempty"`
-	FinishedAt      *time.Time  `json:"finished_at,omitempty"`
+	Test *TestReport `json:"test,omitempty"`
+	// Verify is what a completed verify job found.
+	Verify          *VerifyReport `json:"verify,omitempty"`
+	CancelRequested bool          `json:"cancel_requested"`
+	CreatedAt       time.Time     `json:"created_at"`
+	RunAfter        *time.Time    `json:"run_after,omitempty"`
+	StartedAt       *time.Time    `json:"started_at,omitempty"`
+	FinishedAt      *time.Time    `json:"finished_at,omitempty"`
 }
 
 type CreateJobRequest struct {
@@ -332,11 +353,16 @@ type Snapshot struct {
 	StartedAt      *time.Time      `json:"started_at,omitempty"`
 	FinishedAt     *time.Time      `json:"finished_at,omitempty"`
 	CreatedAt      time.Time       `json:"created_at"`
+	VerifiedAt     *time.Time      `json:"verified_at,omitempty"`
+	VerifyStatus   VerifyStatus    `json:"verify_status,omitempty"` // "" = never verified
+	VerifyReport   *VerifyReport   `json:"verify_report,omitempty"`
 }
 
 type SnapshotListOptions struct {
 	ListOptions
 	SourceID string
+	// FailedVerify lists only snapshots whose last verification was failed or corrupt.
+	FailedVerify bool
 }
 
 // Agent is a worker process that pulls and stores data.

@@ -55,6 +55,11 @@ type Config struct {
 	// LocalRoots are the directories local sources may read
 	// (--allow-local-root); none by default.
 	LocalRoots []string
+
+	// Scratch servers verify jobs load dumps into; nil: dumps are checked
+	// structurally only (docs/restore.md).
+	ScratchMySQL    *ScratchServer
+	ScratchPostgres *ScratchServer
 }
 
 func (c *Config) setDefaults() error {
@@ -87,6 +92,16 @@ func (c *Config) setDefaults() error {
 	}
 	if c.CleanupInterval <= 0 {
 		c.CleanupInterval = time.Minute
+	}
+	if c.ScratchMySQL != nil {
+		if _, err := scratchMySQL(c.ScratchMySQL); err != nil {
+			return err
+		}
+	}
+	if c.ScratchPostgres != nil {
+		if _, err := scratchPostgres(c.ScratchPostgres); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -135,7 +150,7 @@ func resolveDirs(dirs []string) ([]string, error) {
 // capabilities tell the hub what this agent can run: "backup:<source
 // type>" for every source type in the connector registry, and job types.
 func capabilities() []string {
-	return []string{"backup:ssh", "backup:sftp", "backup:local", "backup:ftp", "backup:mysql", "backup:postgres", "backup:wordpress", "delete_snapshot", "restore", "test_connection"}
+	return []string{"backup:ssh", "backup:sftp", "backup:local", "backup:ftp", "backup:mysql", "backup:postgres", "backup:wordpress", "delete_snapshot", "restore", "restore:database", "test_connection", "verify"}
 }
 
 // Run enrolls (first start), then serves jobs until ctx ends. On ctx end it

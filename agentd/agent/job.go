@@ -36,8 +36,9 @@ type lease struct {
 	warnings []string
 	expires  time.Time
 
-	restoreReport *sdk.RestoreReport // a restore job's published result
+	restoreReport *sdk.RestoreReport // a restore job's published result (a database restore's, also when it failed)
 	testReport    *sdk.TestReport    // a test_connection job's findings
+	verifyReport  *sdk.VerifyReport  // a verify job's verdict
 }
 
 const maxWarningsKept = 200
@@ -156,6 +157,8 @@ func (a *Agent) runJob(ctx context.Context, j *sdk.ClaimedJob) {
 		err = a.restore(jobCtx, l)
 	case sdk.JobTestConnection:
 		err = a.testConnection(jobCtx, l)
+	case sdk.JobVerify:
+		err = a.verify(jobCtx, l)
 	default:
 		err = fmt.Errorf("job type %q is not supported by this agent: %w", j.Type, connector.ErrPermanent)
 	}
@@ -183,8 +186,12 @@ func (a *Agent) finish(ctx context.Context, l *lease, report *sdk.SnapshotReport
 	case err != nil:
 		req.Status, req.ErrorMessage = sdk.JobFailed, err.Error()
 		req.Permanent = errors.Is(err, connector.ErrPermanent) || errors.Is(err, egress.ErrRefused)
+		if r := l.restoreReport; r != nil && len(r.Databases) > 0 {
+			req.Restore = &sdk.RestoreReport{Databases: r.Databases} // what loaded, and the error of the one that failed
+		}
 	default:
 		req.Status, req.Snapshot, req.Restore, req.Test = sdk.JobCompleted, report, l.restoreReport, l.testReport
+		req.Verify = l.verifyReport
 	}
 	if cerr := a.complete(ctx, l, req); cerr != nil {
 		log.Error("could not report job end; removing its output", "err", cerr)

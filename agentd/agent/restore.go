@@ -32,6 +32,9 @@ func (a *Agent) restore(ctx context.Context, l *lease) error {
 	if err != nil {
 		return err
 	}
+	if p.Format == sdk.RestoreDatabase {
+		return a.restoreDatabases(ctx, l, p)
+	}
 	if a.downloads == nil {
 		return fmt.Errorf("this agent serves no downloads (started without a download listener): %w", connector.ErrPermanent)
 	}
@@ -72,7 +75,10 @@ func restorePayload(j *sdk.ClaimedJob) (*sdk.RestorePayload, error) {
 	if len(j.Payload) == 0 || json.Unmarshal(j.Payload, &p) != nil || p.RestoreID == "" {
 		return nil, fmt.Errorf("restore job without its restore (was the snapshot deleted?): %w", connector.ErrPermanent)
 	}
-	if p.Format != sdk.RestoreZip && p.Format != sdk.RestoreTarZst {
+	switch {
+	case p.Format == sdk.RestoreDatabase && p.SnapshotSHA256 != "":
+		return &p, nil
+	case p.Format != sdk.RestoreZip && p.Format != sdk.RestoreTarZst:
 		return nil, fmt.Errorf("restore format %q is not supported by this agent: %w", p.Format, connector.ErrPermanent)
 	}
 	if p.SnapshotSHA256 == "" || p.TokenSHA256 == "" || p.ExpiresInSeconds <= 0 {
@@ -156,8 +162,8 @@ func (a *Agent) fetchTenantIdentity(ctx context.Context, j *sdk.ClaimedJob) (age
 
 // removeRestore deletes a published restore the hub did not accept.
 func (a *Agent) removeRestore(l *lease) {
-	if l.restoreReport == nil || a.downloads == nil {
-		return
+	if l.restoreReport == nil || l.restoreReport.URLBase == "" || a.downloads == nil {
+		return // nothing published (a database restore publishes no file)
 	}
 	var p sdk.RestorePayload
 	if json.Unmarshal(l.job.Payload, &p) == nil && p.RestoreID != "" {

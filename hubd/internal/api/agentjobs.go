@@ -264,8 +264,13 @@ func (s *Server) complete(ctx context.Context, c *call) (int, any, error) {
 		if job.Type == store.JobTypeBackup && job.Status == store.JobCompleted && p.Snapshot == nil {
 			return fieldError("snapshot", "is required when a backup completes")
 		}
-		if job.Type == store.JobTypeRestore {
+		switch job.Type {
+		case store.JobTypeRestore:
 			if err := s.recordRestoreEnd(ctx, tx, job, req.Restore); err != nil {
+				return err
+			}
+		case store.JobTypeVerify:
+			if err := s.recordVerifyEnd(ctx, tx, c, job, req.Verify); err != nil {
 				return err
 			}
 		}

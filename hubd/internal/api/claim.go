@@ -95,8 +95,13 @@ func (s *Server) claimedJob(ctx context.Context, j *store.Job) (*sdk.ClaimedJob,
 		return nil, wrapf(err, "claimed job %s: load tenant key", j.ID)
 	}
 	out.TenantRecipient = key.PublicKey
-	if j.Type == store.JobTypeRestore {
+	switch j.Type {
+	case store.JobTypeRestore:
 		if out.Payload, err = s.restorePayload(ctx, j); err != nil {
+			return nil, err
+		}
+	case store.JobTypeVerify:
+		if out.Payload, err = s.verifyPayload(ctx, j); err != nil {
 			return nil, err
 		}
 	}

@@ -32,11 +32,21 @@ func (s *Server) completeParams(c *call, req *sdk.CompleteRequest) (*store.Compl
 	if req.Snapshot != nil && req.Status != sdk.JobCompleted {
 		f.Add("snapshot", "is only for completed jobs")
 	}
-	if req.Restore != nil && req.Status != sdk.JobCompleted {
-		f.Add("restore", "is only for completed jobs")
+	if r := req.Restore; r != nil && req.Status != sdk.JobCompleted &&
+		(len(r.Databases) == 0 || r.SizeBytes != 0 || r.URLBase != "" || r.FileName != "") {
+		f.Add("restore", "is only for completed jobs (a failed database restore may report its databases)")
+	}
+	if r := req.Restore; r != nil && len(r.Databases) > maxVerifyDatabases {
+		f.Add("restore.databases", "must list at most 1000 databases")
 	}
 	if req.Test != nil && req.Status != sdk.JobCompleted {
 		f.Add("test", "is only for completed jobs")
+	}
+	if req.Verify != nil {
+		if req.Status != sdk.JobCompleted {
+			f.Add("verify", "is only for completed jobs")
+		}
+		checkVerifyReport(f, req.Verify)
 	}
 	var snap *store.Snapshot
 	if req.Snapshot != nil {
@@ -54,8 +64,11 @@ func (s *Server) completeParams(c *call, req *sdk.CompleteRequest) (*store.Compl
 	if req.Progress != nil {
 		p.Progress, _ = json.Marshal(req.Progress)
 	}
-	if req.Test != nil {
+	switch {
+	case req.Test != nil:
 		p.Result, _ = json.Marshal(req.Test)
+	case req.Verify != nil:
+		p.Result, _ = json.Marshal(req.Verify)
 	}
 	return p, nil
 }

@@ -67,6 +67,7 @@ var isolationCases = map[string]isolationCase{
 	"GET /api/v1/audit":             {want: 200},
 
 	"POST /api/v1/snapshots/{id}/restore": {want: 404, body: func(*tenantB) any { return sdk.CreateRestoreRequest{} }},
+	"POST /api/v1/snapshots/{id}/verify":  {want: 404},
 	"GET /api/v1/restores":                {want: 200},
 	"GET /api/v1/restores/{id}":           {want: 404},
 	"GET /api/v1/admin/settings":          {want: 403},

@@ -137,10 +137,18 @@ func jobOut(j *store.Job) sdk.Job {
 			out.Progress = &prog
 		}
 	}
-	if r := rawOrNil(j.Result); r != nil && j.Type == string(sdk.JobTestConnection) {
-		var rep sdk.TestReport
-		if json.Unmarshal(r, &rep) == nil {
-			out.Test = &rep
+	if r := rawOrNil(j.Result); r != nil {
+		switch j.Type {
+		case store.JobTypeTestConnection:
+			var rep sdk.TestReport
+			if json.Unmarshal(r, &rep) == nil {
+				out.Test = &rep
+			}
+		case store.JobTypeVerify:
+			var rep sdk.VerifyReport
+			if json.Unmarshal(r, &rep) == nil {
+				out.Verify = &rep
+			}
 		}
 	}
 	if w := rawOrNil(j.Warnings); w != nil {

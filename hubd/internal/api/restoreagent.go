@@ -37,6 +37,25 @@ func (s *Server) restorePayload(ctx context.Context, j *store.Job) (json.RawMess
 	} else if err != nil {
 		return nil, wrapf(err, "claimed restore job %s: load snapshot", j.ID)
 	}
+	out, err := s.restorePayloadFor(ctx, &p, r, snap)
+	if err != nil {
+		return nil, err
+	}
+	if err := store.UpdateRestore(ctx, s.db, store.RestoreUpdate{ID: r.ID, Status: store.RestoreRunning, Now: s.now()}); err != nil {
+		return nil, wrapf(err, "claimed restore job %s: mark running", j.ID)
+	}
+	b, err := json.Marshal(out)
+	return b, wrapf(err, "encode restore payload")
+}
+
+// restorePayloadFor is what the agent gets for one restore: a database
+// restore's options, or a download's token hash, expiry and size limit.
+func (s *Server) restorePayloadFor(ctx context.Context, p *restoreJobPayload, r *store.Restore, snap *store.Snapshot) (
+	*sdk.RestorePayload, error) {
+	if p.Format == sdk.RestoreDatabase {
+		return &sdk.RestorePayload{RestoreID: r.ID, Format: p.Format, SnapshotSHA256: snap.SHA256,
+			PlainBytes: snap.PlainBytes, Database: p.Database, SnapshotSourceID: snap.SourceID}, nil
+	}
 	set, err := s.downloadSettings(ctx, s.db)
 	if err != nil {
 		return nil, err
@@ -48,11 +67,7 @@ func (s *Server) restorePayload(ctx context.Context, j *store.Job) (json.RawMess
 	out := sdk.RestorePayload{RestoreID: r.ID, Format: p.Format, Paths: p.Paths, SnapshotSHA256: snap.SHA256,
 		PlainBytes: snap.PlainBytes, TokenSHA256: hex.EncodeToString(r.DownloadTokenHash),
 		ExpiresInSeconds: int64(life / time.Second), MaxBytes: set.MaxBytes}
-	if err := store.UpdateRestore(ctx, s.db, store.RestoreUpdate{ID: r.ID, Status: store.RestoreRunning, Now: s.now()}); err != nil {
-		return nil, wrapf(err, "claimed restore job %s: mark running", j.ID)
-	}
-	b, err := json.Marshal(out)
-	return b, wrapf(err, "encode restore payload")
+	return &out, nil
 }
 
 // recordRestoreEnd mirrors a restore job's end on its restore, in the
@@ -66,6 +81,9 @@ func (s *Server) recordRestoreEnd(ctx context.Context, tx bun.IDB, job *store.Jo
 		return err
 	}
 	u := store.RestoreUpdate{ID: r.ID, Now: s.now(), ErrorMessage: job.ErrorMessage}
+	if r.Format == string(sdk.RestoreDatabase) {
+		return s.recordDatabaseRestoreEnd(ctx, tx, job, u, rep)
+	}
 	switch job.Status {
 	case store.JobCompleted:
 		if rep == nil {
@@ -76,6 +94,34 @@ func (s *Server) recordRestoreEnd(ctx context.Context, tx bun.IDB, job *store.Jo
 		}
 		exp := rep.ExpiresAt.UTC()
 		u.Status, u.SizeBytes, u.URLBase, u.ExpiresAt, u.ErrorMessage = store.RestoreReady, &rep.SizeBytes, &rep.URLBase, &exp, ptr("")
+	case store.JobFailed, store.JobCanceled:
+		u.Status = store.RestoreFailed
+		if u.ErrorMessage == nil {
+			u.ErrorMessage = ptr("restore job " + job.Status)
+		}
+	default:
+		u.Status = store.RestorePending
+	}
+	return store.UpdateRestore(ctx, tx, u)
+}
+
+// recordDatabaseRestoreEnd: a database restore is ready (loaded) with one
+// result per database, failed with the results up to the failing one.
+func (s *Server) recordDatabaseRestoreEnd(ctx context.Context, tx bun.IDB, job *store.Job, u store.RestoreUpdate,
+	rep *sdk.RestoreReport) error {
+	if rep != nil && len(rep.Databases) > 0 {
+		b, err := json.Marshal(rep.Databases)
+		if err != nil {
+			return wrapf(err, "encode database restore results")
+		}
+		u.Report = b
+	}
+	switch job.Status {
+	case store.JobCompleted:
+		if rep == nil || len(rep.Databases) == 0 {
+			return fieldError("restore.databases", "is required when a database restore completes")
+		}
+		u.Status, u.ErrorMessage = store.RestoreReady, ptr("")
 	case store.JobFailed, store.JobCanceled:
 		u.Status = store.RestoreFailed
 		if u.ErrorMessage == nil {
@@ -114,8 +160,8 @@ func (s *Server) releaseTenantIdentity(ctx context.Context, c *call) (int, any, 
 		if err != nil {
 			return staleLease(err)
 		}
-		if job.Type != store.JobTypeRestore || job.SnapshotID == nil {
-			return sdk.Errorf(sdk.CodePermissionDenied, "the tenant identity is released for restore jobs only")
+		if (job.Type != store.JobTypeRestore && job.Type != store.JobTypeVerify) || job.SnapshotID == nil {
+			return sdk.Errorf(sdk.CodePermissionDenied, "the tenant identity is released for restore and verify jobs only")
 		}
 		key, err := s.snapshotKey(ctx, tx, job)
 		if err != nil {

@@ -32,6 +32,8 @@ type restoreJobPayload struct {
 	Format           sdk.RestoreFormat `json:"format"`
 	Paths            []string          `json:"paths,omitempty"`
 	ExpiresInSeconds int64             `json:"expires_in_seconds,omitempty"` // 0 = the setting
+
+	Database *sdk.DatabaseRestoreOptions `json:"database,omitempty"` // format database
 }
 
 // POST /api/v1/snapshots/{id}/restore: a restores row and a restore job for
@@ -42,6 +44,12 @@ func (s *Server) createRestore(ctx context.Context, c *call) (int, any, error) {
 	var req sdk.CreateRestoreRequest
 	if err := decode(c, &req); err != nil {
 		return 0, nil, err
+	}
+	if req.IntoSourceID != "" || req.Format == sdk.RestoreDatabase {
+		return s.createDatabaseRestore(ctx, c, &req)
+	}
+	if !isZeroOptions(&req.DatabaseRestoreOptions) {
+		return 0, nil, fieldError("into_source_id", "is required with databases, as, create_database, replace, keep_owners or table_prefix")
 	}
 	set, err := s.downloadSettings(ctx, s.db)
 	if err != nil {
@@ -58,8 +66,8 @@ func (s *Server) createRestore(ctx context.Context, c *call) (int, any, error) {
 		if err != nil {
 			return notFoundAs(err, "snapshot")
 		}
-		if snap.Status != string(sdk.SnapshotCompleted) {
-			return sdk.Errorf(sdk.CodeConflict, "snapshot %s is %s; only completed snapshots can be restored", snap.ID, snap.Status)
+		if err := restorable(snap, req.Force); err != nil {
+			return err
 		}
 		if r, job, err = s.insertRestore(ctx, tx, snap, p); err != nil {
 			return err
@@ -73,6 +81,23 @@ func (s *Server) createRestore(ctx context.Context, c *call) (int, any, error) {
 	}
 	s.cfg.Waker.Notify(ctx)
 	return http.StatusCreated, s.restoreOut(r, job, ""), nil
+}
+
+// restorable refuses snapshots that are not completed, and those whose last
+// verification found them corrupt unless force is given.
+func restorable(snap *store.Snapshot, force bool) error {
+	if snap.Status != string(sdk.SnapshotCompleted) {
+		return sdk.Errorf(sdk.CodeConflict, "snapshot %s is %s; only completed snapshots can be restored", snap.ID, snap.Status)
+	}
+	if deref(snap.VerifyStatus) == store.VerifyCorrupt && !force {
+		return sdk.Errorf(sdk.CodeConflict, "snapshot %s failed verification as corrupt (xv snapshot show %s); "+
+			"restore it anyway with --force (force: true), or pick another snapshot", snap.ID, snap.ID)
+	}
+	return nil
+}
+
+func isZeroOptions(o *sdk.DatabaseRestoreOptions) bool {
+	return len(o.Databases) == 0 && o.As == "" && !o.CreateDatabase && !o.Replace && !o.KeepOwners && o.TablePrefix == ""
 }
 
 // checkRestoreRequest validates a request against the settings.
@@ -142,13 +167,8 @@ func (s *Server) insertRestore(ctx context.Context, tx bun.IDB, snap *store.Snap
 		r.Paths, _ = json.Marshal(p.Paths)
 	}
 	p.RestoreID = r.ID
-	payload, _ := json.Marshal(p)
-	job := &store.Job{ID: store.NewID(), TenantID: snap.TenantID, SourceID: &snap.SourceID, SnapshotID: &snap.ID,
-		Type: store.JobTypeRestore, MaxAttempts: defaultMaxAttempts, Payload: payload, RunAfter: now, CreatedAt: now}
-	if snap.StorageBackend == sdk.StorageLocalFS && snap.AgentID != "" {
-		job.TargetAgentID = &snap.AgentID
-	}
-	if err := store.EnqueueJob(ctx, tx, job); err != nil {
+	job, err := enqueueRestoreJob(ctx, tx, snap, snap.SourceID, p, now)
+	if err != nil {
 		return nil, nil, err
 	}
 	r.JobID = &job.ID
@@ -156,6 +176,24 @@ func (s *Server) insertRestore(ctx context.Context, tx bun.IDB, snap *store.Snap
 		return nil, nil, err
 	}
 	return r, job, nil
+}
+
+// enqueueRestoreJob enqueues the restore job of a snapshot on the agent
+// holding it. sourceID is the job's source: the snapshot's own for a
+// download, the target for a restore into a database (its connection and
+// credentials are what the agent is given).
+func enqueueRestoreJob(ctx context.Context, tx bun.IDB, snap *store.Snapshot, sourceID string, p *restoreJobPayload,
+	now time.Time) (*store.Job, error) {
+	payload, err := json.Marshal(p)
+	if err != nil {
+		return nil, wrapf(err, "encode restore job payload")
+	}
+	job := &store.Job{ID: store.NewID(), TenantID: snap.TenantID, SourceID: &sourceID, SnapshotID: &snap.ID,
+		Type: store.JobTypeRestore, MaxAttempts: defaultMaxAttempts, Payload: payload, RunAfter: now, CreatedAt: now}
+	if snap.StorageBackend == sdk.StorageLocalFS && snap.AgentID != "" {
+		job.TargetAgentID = &snap.AgentID
+	}
+	return job, store.EnqueueJob(ctx, tx, job)
 }
 
 // GET /api/v1/restores[?snapshot_id=]
@@ -223,6 +261,16 @@ func (s *Server) restoreOut(r *store.Restore, job *store.Job, token string) sdk.
 		ExpiresAt: r.ExpiresAt, ErrorMessage: deref(r.ErrorMessage), CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 	if len(r.Paths) > 0 {
 		_ = json.Unmarshal(r.Paths, &out.Paths)
+	}
+	if r.Format == string(sdk.RestoreDatabase) {
+		out.IntoSourceID = deref(r.IntoSourceID)
+		if len(r.Options) > 0 {
+			out.Options = new(sdk.DatabaseRestoreOptions)
+			_ = json.Unmarshal(r.Options, out.Options)
+		}
+		if len(r.Report) > 0 {
+			_ = json.Unmarshal(r.Report, &out.Databases)
+		}
 	}
 	if job != nil && !out.Status.Ended() {
 		switch job.Status {

@@ -142,8 +142,13 @@ func (s *Server) simulateRetention(ctx context.Context, c *call) (int, any, erro
 		case seen[id]:
 			f.Add(fmt.Sprintf("snapshots[%d].id", i), "is not unique")
 		}
+		switch sn.VerifyStatus {
+		case "", sdk.VerifyOK, sdk.VerifyFailed, sdk.VerifyCorrupt:
+		default:
+			f.Add(fmt.Sprintf("snapshots[%d].verify_status", i), `must be "ok", "failed", "corrupt" or omitted`)
+		}
 		seen[id] = true
-		in.Snapshots = append(in.Snapshots, retention.Snapshot{ID: id, CreatedAt: sn.CreatedAt})
+		in.Snapshots = append(in.Snapshots, retention.Snapshot{ID: id, CreatedAt: sn.CreatedAt, VerifyStatus: sn.VerifyStatus})
 	}
 	if len(f) > 0 {
 		return 0, nil, sdk.FieldErrors(f)

@@ -104,6 +104,7 @@ func (s *Server) Routes() []Route {
 		{Method: get, Pattern: "/api/v1/snapshots/{id}", Access: AccessTenantRead, handle: s.getSnapshot},
 		{Method: del, Pattern: "/api/v1/snapshots/{id}", Access: AccessTenantWrite, handle: s.deleteSnapshot},
 		{Method: post, Pattern: "/api/v1/snapshots/{id}/restore", Access: AccessTenantWrite, handle: s.createRestore},
+		{Method: post, Pattern: "/api/v1/snapshots/{id}/verify", Access: AccessTenantWrite, handle: s.verifySnapshot},
 		{Method: get, Pattern: "/api/v1/restores", Access: AccessTenantRead, handle: s.listRestores},
 		{Method: get, Pattern: "/api/v1/restores/{id}", Access: AccessTenantRead, handle: s.getRestore},
 

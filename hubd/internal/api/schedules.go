@@ -34,6 +34,7 @@ func (s *Server) createSchedule(ctx context.Context, c *call) (int, any, error) 
 		f.Add("source_id", "is required")
 	}
 	spec := checkSchedule(f, sch, req.RetentionPolicy)
+	setDrill(sch, req.Verify, schedule.CheckVerify(f, req.Verify, req.VerifyEvery), now)
 	if len(f) > 0 {
 		return 0, nil, sdk.FieldErrors(f)
 	}
@@ -50,12 +51,60 @@ func (s *Server) createSchedule(ctx context.Context, c *call) (int, any, error) 
 		}
 		return s.audit(ctx, tx, c, auditEntry{TenantID: c.tenantID, Action: "schedule.create", ObjectType: "schedule",
 			ObjectID: sch.ID, Details: map[string]any{"source_id": sch.SourceID, "cron": deref(sch.Cron),
-				"interval_minutes": sch.IntervalMinutes, "timezone": sch.Timezone}})
+				"interval_minutes": sch.IntervalMinutes, "timezone": sch.Timezone, "verify": deref(sch.VerifyMode),
+				"verify_every": schedule.FormatVerifyEvery(sch.VerifyEveryMin)}})
 	})
 	if err != nil {
 		return 0, nil, wrapf(err, "create schedule")
 	}
 	return http.StatusCreated, scheduleOut(sch), nil
+}
+
+// setDrill sets a schedule's verify drill (minutes 0: none). The first
+// drill is due at once: next_verify_at = now.
+func setDrill(sch *store.Schedule, mode string, minutes int, now time.Time) {
+	sch.VerifyMode, sch.VerifyEveryMin, sch.NextVerifyAt = nil, nil, nil
+	if mode == "" || minutes <= 0 {
+		return
+	}
+	sch.VerifyMode, sch.VerifyEveryMin, sch.NextVerifyAt = &mode, &minutes, &now
+}
+
+// mergeDrill applies an update's verify and verify_every to sch into f.
+// verify "" turns drills off; otherwise the merged mode and period are
+// checked together. A new or changed drill is due at once; an unchanged
+// one keeps its next_verify_at. It names the changed fields.
+func mergeDrill(f validate.Fields, sch *store.Schedule, req *sdk.UpdateScheduleRequest, now time.Time) []string {
+	if req.Verify == nil && req.VerifyEvery == nil {
+		return nil
+	}
+	var changed []string
+	if req.Verify != nil {
+		changed = append(changed, "verify")
+	}
+	if req.VerifyEvery != nil {
+		changed = append(changed, "verify_every")
+	}
+	if req.Verify != nil && *req.Verify == "" {
+		if req.VerifyEvery != nil && *req.VerifyEvery != "" {
+			f.Add("verify_every", `must be omitted when verify is "" (drills off)`)
+		}
+		setDrill(sch, "", 0, now)
+		return changed
+	}
+	mode, every := deref(sch.VerifyMode), schedule.FormatVerifyEvery(sch.VerifyEveryMin)
+	if req.Verify != nil {
+		mode = *req.Verify
+	}
+	if req.VerifyEvery != nil {
+		every = *req.VerifyEvery
+	}
+	minutes := schedule.CheckVerify(f, mode, every)
+	if mode == deref(sch.VerifyMode) && sch.VerifyEveryMin != nil && minutes == *sch.VerifyEveryMin {
+		return changed
+	}
+	setDrill(sch, mode, minutes, now)
+	return changed
 }
 
 func setTiming(sch *store.Schedule, cron string, interval int) {
@@ -131,7 +180,8 @@ func (s *Server) getSchedule(ctx context.Context, c *call) (int, any, error) {
 }
 
 // PUT /api/v1/schedules/{id}: changes the fields that are set; the merged
-// schedule is validated like a new one and its next run recomputed.
+// schedule is validated like a new one and its next run recomputed. A new
+// or changed verify drill is due at once; verify "" turns drills off.
 func (s *Server) updateSchedule(ctx context.Context, c *call) (int, any, error) {
 	var req sdk.UpdateScheduleRequest
 	if err := decode(c, &req); err != nil {
@@ -149,10 +199,11 @@ func (s *Server) updateSchedule(ctx context.Context, c *call) (int, any, error) 
 			f.Add("cron", "give either cron or interval_minutes, not both")
 		}
 		spec := checkSchedule(f, sch, req.RetentionPolicy)
+		now := s.now()
+		changed = append(changed, mergeDrill(f, sch, &req, now)...)
 		if len(f) > 0 {
 			return sdk.FieldErrors(f)
 		}
-		now := s.now()
 		sch.NextRunAt, sch.UpdatedAt = nextRun(spec, sch.Enabled, now), now
 		if err := s.applySchedulePolicy(ctx, tx, c, sch, req.RetentionPolicy); err != nil {
 			return err
@@ -227,6 +278,9 @@ func scheduleOut(s *store.Schedule) sdk.Schedule {
 		CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt}
 	if s.IntervalMinutes != nil {
 		out.IntervalMinutes = *s.IntervalMinutes
+	}
+	if s.VerifyMode != nil {
+		out.Verify, out.VerifyEvery, out.NextVerifyAt = *s.VerifyMode, schedule.FormatVerifyEvery(s.VerifyEveryMin), s.NextVerifyAt
 	}
 	if p, f := retention.DecodePolicy(s.RetentionPolicy); f == nil && !p.IsEmpty() {
 		out.RetentionPolicy = &p

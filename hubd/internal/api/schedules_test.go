@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/xvault/xvault/hubd/internal/store"
 	"github.com/xvault/xvault/sdk"
 )
 
@@ -211,5 +213,142 @@ func TestScheduleRetentionBadInput(t *testing.T) {
 			require.Contains(t, eb.Error.Error(), tc.message, tc.name)
 			require.Equal(t, before, e.snapshotCounts(), "%s changed the database", tc.name)
 		}
+	})
+}
+
+func TestScheduleVerifyDrills(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, e *testEnv) {
+		a := e.newTenant("acme")
+		before := time.Now().Add(-time.Second)
+		var sch sdk.Schedule
+		e.call("POST", "/api/v1/schedules", a.Owner, sdk.CreateScheduleRequest{SourceID: a.Source, IntervalMinutes: 60,
+			Verify: sdk.VerifyDrillSample, VerifyEvery: "1w"}, 201, &sch)
+		require.Equal(t, sdk.VerifyDrillSample, sch.Verify)
+		require.Equal(t, "7d", sch.VerifyEvery, "shown normalised")
+		require.NotNil(t, sch.NextVerifyAt)
+		require.WithinRange(t, *sch.NextVerifyAt, before, time.Now().Add(time.Second), "the first drill is due at once")
+		var minutes int
+		require.NoError(t, e.db.NewSelect().Table("schedules").Column("verify_every_minutes").Where("id = ?", sch.ID).Scan(context.Background(), &minutes))
+		require.Equal(t, 7*24*60, minutes)
+
+		var shown sdk.Schedule
+		e.call("GET", "/api/v1/schedules/"+sch.ID, a.Member, nil, 200, &shown)
+		require.Equal(t, sch, shown)
+
+		var upd sdk.Schedule
+		iv := 30
+		e.call("PUT", "/api/v1/schedules/"+sch.ID, a.Owner, sdk.UpdateScheduleRequest{IntervalMinutes: &iv}, 200, &upd)
+		require.Equal(t, sch.NextVerifyAt, upd.NextVerifyAt, "an unchanged drill keeps its next_verify_at")
+		latest, every := sdk.VerifyDrillLatest, "1d12h"
+		e.call("PUT", "/api/v1/schedules/"+sch.ID, a.Owner, sdk.UpdateScheduleRequest{Verify: &latest}, 200, &upd)
+		require.Equal(t, sdk.VerifyDrillLatest, upd.Verify)
+		require.Equal(t, "7d", upd.VerifyEvery, "the period stays")
+		e.call("PUT", "/api/v1/schedules/"+sch.ID, a.Owner, sdk.UpdateScheduleRequest{VerifyEvery: &every}, 200, &upd)
+		require.Equal(t, "1d12h", upd.VerifyEvery)
+		require.Equal(t, sdk.VerifyDrillLatest, upd.Verify)
+
+		var list sdk.Page[sdk.Schedule]
+		e.call("GET", "/api/v1/schedules?source_id="+a.Source, a.Member, nil, 200, &list)
+		require.Equal(t, "1d12h", list.Items[0].VerifyEvery)
+
+		off := ""
+		var offed sdk.Schedule
+		e.call("PUT", "/api/v1/schedules/"+sch.ID, a.Owner, sdk.UpdateScheduleRequest{Verify: &off}, 200, &offed)
+		require.Empty(t, offed.Verify)
+		require.Empty(t, offed.VerifyEvery)
+		require.Nil(t, offed.NextVerifyAt)
+		var raw map[string]any
+		e.call("GET", "/api/v1/schedules/"+sch.ID, a.Member, nil, 200, &raw)
+		require.NotContains(t, raw, "verify", "omitted when off")
+		require.NotContains(t, raw, "verify_every")
+
+		var audit sdk.Page[sdk.AuditEvent]
+		e.call("GET", "/api/v1/audit?action=schedule.update", a.Owner, nil, 200, &audit)
+		require.Contains(t, string(audit.Items[0].Details), `"verify"`)
+	})
+}
+
+func TestScheduleVerifyDrillBadInput(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, e *testEnv) {
+		a := e.newTenant("acme")
+		create := func(mode, every string) sdk.CreateScheduleRequest {
+			return sdk.CreateScheduleRequest{SourceID: a.Source, IntervalMinutes: 60, Verify: mode, VerifyEvery: every}
+		}
+		for _, tc := range []struct {
+			req    sdk.CreateScheduleRequest
+			fields []string
+		}{
+			{create("latest", ""), []string{"verify_every"}},
+			{create("", "7d"), []string{"verify"}},
+			{create("newest", "7d"), []string{"verify"}},
+			{create("latest", "30m"), []string{"verify_every"}},
+			{create("latest", "366d"), []string{"verify_every"}},
+			{create("sample", "7 days"), []string{"verify_every"}},
+			{create("weekly", "0h"), []string{"verify", "verify_every"}},
+		} {
+			ae := e.apiErr("POST", "/api/v1/schedules", a.Owner, tc.req, 400)
+			require.Len(t, ae.Fields, len(tc.fields), "%+v: %v", tc.req, ae)
+			for _, f := range tc.fields {
+				require.Contains(t, ae.Fields, f, "%+v", tc.req)
+			}
+		}
+		require.Zero(t, e.count("schedules"))
+
+		var sch sdk.Schedule
+		e.call("POST", "/api/v1/schedules", a.Owner, sdk.CreateScheduleRequest{SourceID: a.Source, IntervalMinutes: 60}, 201, &sch)
+		s := func(v string) *string { return &v }
+		for _, tc := range []struct {
+			req   sdk.UpdateScheduleRequest
+			field string
+		}{
+			{sdk.UpdateScheduleRequest{Verify: s("latest")}, "verify_every"},
+			{sdk.UpdateScheduleRequest{VerifyEvery: s("7d")}, "verify"},
+			{sdk.UpdateScheduleRequest{Verify: s(""), VerifyEvery: s("7d")}, "verify_every"},
+			{sdk.UpdateScheduleRequest{Verify: s("all"), VerifyEvery: s("7d")}, "verify"},
+		} {
+			ae := e.apiErr("PUT", "/api/v1/schedules/"+sch.ID, a.Owner, tc.req, 400)
+			require.Contains(t, ae.Fields, tc.field, "%+v: %v", tc.req, ae)
+		}
+		var got sdk.Schedule
+		e.call("GET", "/api/v1/schedules/"+sch.ID, a.Owner, nil, 200, &got)
+		require.Equal(t, sch, got, "a refused update changes nothing")
+		e.call("PUT", "/api/v1/schedules/"+sch.ID, a.Owner, `{"verify":"latest","verify_every":7}`, 400, nil)
+	})
+}
+
+// The preview shows the verification rule on real snapshots.
+func TestRetentionPreviewKeepsNewestVerified(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, e *testEnv) {
+		a := e.newTenant("acme")
+		ag := e.enrollAgent("a1")
+		var snaps []string
+		for range 3 {
+			snaps = append(snaps, e.backupDone(a, ag))
+			time.Sleep(5 * time.Millisecond)
+		}
+		require.NoError(t, store.RecordVerify(context.Background(), e.db, a.ID, snaps[0], store.VerifyOK, []byte(`{"status":"ok"}`), time.Now()))
+		require.NoError(t, store.RecordVerify(context.Background(), e.db, a.ID, snaps[1], store.VerifyCorrupt, []byte(`{"status":"corrupt"}`), time.Now()))
+		e.call("PUT", "/api/v1/sources/"+a.Source+"/retention", a.Owner, sdk.RetentionPolicy{KeepLastN: 1}, 200, nil)
+		var prev sdk.RetentionDecisions
+		e.call("GET", "/api/v1/sources/"+a.Source+"/retention/preview", a.Member, nil, 200, &prev)
+		require.Equal(t, []bool{true, false, true}, keeps(prev.Decisions))
+		require.Equal(t, []string{"newest verified snapshot (newer ones are not verified ok)"}, prev.Decisions[2].Reasons)
+		require.Equal(t, sdk.VerifyOK, prev.Decisions[2].VerifyStatus)
+		require.Equal(t, sdk.VerifyCorrupt, prev.Decisions[1].VerifyStatus)
+
+		var run sdk.RetentionRunResponse
+		e.call("POST", "/api/v1/admin/retention/run/"+a.Source, e.admin, nil, 200, &run)
+		require.Equal(t, 1, run.Summary.JobsEnqueued, "only the corrupt one goes")
+		var snap sdk.Snapshot
+		e.call("GET", "/api/v1/snapshots/"+snaps[0], a.Owner, nil, 200, &snap)
+		require.Equal(t, sdk.SnapshotCompleted, snap.Status)
+
+		var sim sdk.RetentionDecisions
+		e.call("POST", "/api/v1/retention/simulate", a.Member, sdk.SimulateRetentionRequest{Policy: sdk.RetentionPolicy{KeepLastN: 1},
+			Snapshots: []sdk.SimulatedSnapshot{{ID: "old", CreatedAt: time.Now().Add(-time.Hour), VerifyStatus: sdk.VerifyOK},
+				{ID: "new", CreatedAt: time.Now()}}}, 200, &sim)
+		require.Equal(t, []bool{true, true}, keeps(sim.Decisions))
+		ae := e.apiErr("POST", "/api/v1/retention/simulate", a.Member, `{"policy":{},"snapshots":[{"created_at":"2026-11-20T00:00:00Z","verify_status":"fine"}]}`, 400)
+		require.Contains(t, ae.Fields, "snapshots[0].verify_status")
 	})
 }

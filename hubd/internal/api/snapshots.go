@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 
 	"github.com/xvault/xvault/hubd/internal/store"
@@ -14,8 +15,17 @@ func (s *Server) listSnapshots(ctx context.Context, c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
+	q := c.r.URL.Query()
+	failed := false
+	switch q.Get("failed_verify") {
+	case "", "false", "0":
+	case "true", "1":
+		failed = true
+	default:
+		return 0, nil, fieldError("failed_verify", "must be true or false")
+	}
 	rows, next, err := store.ListSnapshots(ctx, s.db, c.tenantID, store.SnapshotListParams{
-		ListParams: lp, SourceID: c.r.URL.Query().Get("source_id")})
+		ListParams: lp, SourceID: q.Get("source_id"), FailedVerify: failed})
 	if err != nil {
 		return 0, nil, wrapf(err, "list snapshots")
 	}
@@ -32,10 +42,18 @@ func (s *Server) getSnapshot(ctx context.Context, c *call) (int, any, error) {
 }
 
 func snapshotOut(s *store.Snapshot) sdk.Snapshot {
-	return sdk.Snapshot{
+	out := sdk.Snapshot{
 		ID: s.ID, TenantID: s.TenantID, SourceID: s.SourceID, JobID: s.JobID, Status: sdk.SnapshotStatus(s.Status),
 		SizeBytes: s.SizeBytes, PlainBytes: s.PlainBytes, SHA256: s.SHA256, FileCount: s.FileCount,
 		StorageBackend: s.StorageBackend, AgentID: s.AgentID, LocalPath: s.LocalPath, Recipient: s.Recipient,
 		Manifest: rawOrNil(s.ManifestJSON), StartedAt: s.StartedAt, FinishedAt: s.FinishedAt, CreatedAt: s.CreatedAt,
+		VerifiedAt: s.VerifiedAt, VerifyStatus: sdk.VerifyStatus(deref(s.VerifyStatus)),
 	}
+	if r := rawOrNil(s.VerifyReport); r != nil {
+		var rep sdk.VerifyReport
+		if json.Unmarshal(r, &rep) == nil {
+			out.VerifyReport = &rep
+		}
+	}
+	return out
 }

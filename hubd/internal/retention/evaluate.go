@@ -17,6 +17,8 @@ type Snapshot struct {
 	Status sdk.SnapshotStatus
 	// RestoreInProgress: a restore job reads it; the policy leaves it alone.
 	RestoreInProgress bool
+	// VerifyStatus is the verdict of its last verification ("" = never verified).
+	VerifyStatus sdk.VerifyStatus
 }
 
 // Input is one evaluation: a policy, the time zone its buckets are cut in,
@@ -33,6 +35,7 @@ const (
 	ReasonEmptyPolicy       = "empty policy keeps everything"
 	ReasonNoKeepRule        = "no keep rule set: kept unless max_age_days expires it"
 	ReasonNewest            = "newest completed snapshot (never deleted)"
+	ReasonNewestVerified    = "newest verified snapshot (newer ones are not verified ok)"
 	ReasonRestoreInProgress = "restore in progress"
 	ReasonDeleteInProgress  = "delete in progress"
 	ReasonNotKept           = "not kept by any rule"
@@ -61,19 +64,45 @@ func Evaluate(in Input) []sdk.RetentionDecision {
 		}
 	}
 	kept := keepReasons(in.Policy, loc, snaps, counted)
+	verified := newestVerified(snaps, counted)
 	out := make([]sdk.RetentionDecision, len(snaps))
 	for i, s := range snaps {
-		newest := len(counted) > 0 && counted[0] == i
-		keep, reasons := decide(in, s, newest, kept[i])
-		out[i] = sdk.RetentionDecision{ID: s.ID, CreatedAt: s.CreatedAt, Keep: keep, Reasons: reasons}
+		g := guard{newest: len(counted) > 0 && counted[0] == i, verified: verified == i}
+		keep, reasons := decide(in, s, g, kept[i])
+		out[i] = sdk.RetentionDecision{ID: s.ID, CreatedAt: s.CreatedAt, VerifyStatus: s.VerifyStatus, Keep: keep,
+			Reasons: reasons}
 	}
 	return out
 }
 
+// guard says which safety rails protect a snapshot beyond the keep rules.
+type guard struct {
+	newest   bool // the newest completed snapshot
+	verified bool // the newest ok-verified one, and a newer one is not verified ok
+}
+
+// newestVerified is the index of the newest completed snapshot whose last
+// verification was ok, when at least one newer completed snapshot is not
+// verified ok (never verified, failed or corrupt); else -1. Deleting that
+// one would leave the source without a snapshot known to restore. counted
+// holds the completed snapshots' indexes, newest first.
+func newestVerified(snaps []Snapshot, counted []int) int {
+	for k, i := range counted {
+		if snaps[i].VerifyStatus == sdk.VerifyOK {
+			if k == 0 {
+				return -1 // the newest itself is verified: nothing newer to doubt
+			}
+			return i
+		}
+	}
+	return -1
+}
+
 // decide applies the safety rails and the age limits on top of what the
 // keep rules said (ruleReasons), in this order: delete in progress, empty
-// policy, restore in progress, newest completed, min_age, max_age, rules.
-func decide(in Input, s Snapshot, newest bool, ruleReasons []string) (bool, []string) {
+// policy, restore in progress, newest completed, newest verified, min_age,
+// max_age, rules.
+func decide(in Input, s Snapshot, g guard, ruleReasons []string) (bool, []string) {
 	p := in.Policy
 	switch {
 	case s.Status == sdk.SnapshotDeleting:
@@ -82,8 +111,10 @@ func decide(in Input, s Snapshot, newest bool, ruleReasons []string) (bool, []st
 		return true, []string{ReasonEmptyPolicy}
 	case s.RestoreInProgress:
 		return true, append(ruleReasons, ReasonRestoreInProgress)
-	case newest:
+	case g.newest:
 		return true, append(ruleReasons, ReasonNewest)
+	case g.verified:
+		return true, append(ruleReasons, ReasonNewestVerified)
 	case p.MinAgeHours > 0 && in.Now.Sub(s.CreatedAt) < time.Duration(p.MinAgeHours)*time.Hour:
 		return true, append(ruleReasons, fmt.Sprintf("younger than min_age_hours=%d", p.MinAgeHours))
 	case p.MaxAgeDays > 0 && in.Now.Sub(s.CreatedAt) > time.Duration(p.MaxAgeDays)*24*time.Hour:

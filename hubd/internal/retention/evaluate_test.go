@@ -255,6 +255,7 @@ func TestEvaluateProperties(t *testing.T) {
 			case 2:
 				ss[i].RestoreInProgress = true
 			}
+			ss[i].VerifyStatus = []sdk.VerifyStatus{"", "", sdk.VerifyOK, sdk.VerifyFailed, sdk.VerifyCorrupt}[r.IntN(5)]
 			if r.IntN(8) == 0 && i > 0 {
 				ss[i].CreatedAt = ss[i-1].CreatedAt // identical timestamps
 			}
@@ -276,13 +277,36 @@ func TestEvaluateProperties(t *testing.T) {
 				newest = s
 			}
 		}
+		verified := newestOK(ss, newest)
 		for _, d := range first {
 			require.NotEmpty(t, d.Reasons)
 			if newest != nil && d.ID == newest.ID {
 				require.True(t, d.Keep, "iteration %d: newest completed %s deleted (policy %+v)", iter, d.ID, p)
 			}
+			if verified != nil && d.ID == verified.ID {
+				require.True(t, d.Keep, "iteration %d: newest verified %s deleted (policy %+v)", iter, d.ID, p)
+			}
 		}
 	}
+}
+
+// newestOK is the newest completed snapshot verified ok when the newest
+// completed one is not: the one the verification rule protects.
+func newestOK(ss []Snapshot, newest *Snapshot) *Snapshot {
+	if newest == nil || newest.VerifyStatus == sdk.VerifyOK {
+		return nil
+	}
+	var out *Snapshot
+	for i := range ss {
+		s := &ss[i]
+		if s.Status != "" || s.VerifyStatus != sdk.VerifyOK {
+			continue
+		}
+		if out == nil || s.CreatedAt.After(out.CreatedAt) || (s.CreatedAt.Equal(out.CreatedAt) && s.ID > out.ID) {
+			out = s
+		}
+	}
+	return out
 }
 
 func randomPolicy(r *rand.Rand) sdk.RetentionPolicy {
@@ -301,4 +325,99 @@ func randomPolicy(r *rand.Rand) sdk.RetentionPolicy {
 		p.MinAgeHours = r.IntN(48)
 	}
 	return p
+}
+
+// vsnaps makes completed snapshots named by their times, each followed by
+// its verify status ("-" = never verified).
+func vsnaps(pairs ...string) []Snapshot {
+	out := make([]Snapshot, 0, len(pairs)/2)
+	for i := 0; i+1 < len(pairs); i += 2 {
+		s := Snapshot{ID: pairs[i], CreatedAt: ts(pairs[i])}
+		if pairs[i+1] != "-" {
+			s.VerifyStatus = sdk.VerifyStatus(pairs[i+1])
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// verifyCases are evaluated at 2026-11-21T12:00:00Z, like ruleCases.
+var verifyCases = []ruleCase{
+	{name: "newest unverified keeps the newest ok", policy: sdk.RetentionPolicy{KeepLastN: 1},
+		snaps: vsnaps("2026-11-17T00:00:00Z", "ok", "2026-11-18T00:00:00Z", "ok", "2026-11-19T00:00:00Z", "-",
+			"2026-11-20T00:00:00Z", "-"),
+		keep: []string{"2026-11-18T00:00:00Z", "2026-11-20T00:00:00Z"},
+		reason: map[string][]string{"2026-11-18T00:00:00Z": {ReasonNewestVerified},
+			"2026-11-17T00:00:00Z": {ReasonNotKept}, "2026-11-19T00:00:00Z": {ReasonNotKept}}},
+	{name: "newer failed and corrupt keep the ok one", policy: sdk.RetentionPolicy{KeepLastN: 2},
+		snaps: vsnaps("2026-11-10T00:00:00Z", "ok", "2026-11-19T00:00:00Z", "corrupt", "2026-11-20T00:00:00Z", "failed"),
+		keep:  []string{"2026-11-10T00:00:00Z", "2026-11-19T00:00:00Z", "2026-11-20T00:00:00Z"},
+		reason: map[string][]string{"2026-11-10T00:00:00Z": {ReasonNewestVerified},
+			"2026-11-20T00:00:00Z": {"last 1", ReasonNewest}}},
+	{name: "newest verified ok: the rule has nothing to protect", policy: sdk.RetentionPolicy{KeepLastN: 1},
+		snaps: vsnaps("2026-11-18T00:00:00Z", "ok", "2026-11-19T00:00:00Z", "-", "2026-11-20T00:00:00Z", "ok"),
+		keep:  []string{"2026-11-20T00:00:00Z"},
+		reason: map[string][]string{"2026-11-18T00:00:00Z": {ReasonNotKept},
+			"2026-11-20T00:00:00Z": {"last 1", ReasonNewest}}},
+	{name: "a rule that keeps it too adds its reason", policy: sdk.RetentionPolicy{KeepLastN: 2},
+		snaps:  vsnaps("2026-11-19T00:00:00Z", "ok", "2026-11-20T00:00:00Z", "failed"),
+		keep:   []string{"2026-11-19T00:00:00Z", "2026-11-20T00:00:00Z"},
+		reason: map[string][]string{"2026-11-19T00:00:00Z": {"last 2", ReasonNewestVerified}}},
+	{name: "survives max_age", policy: sdk.RetentionPolicy{KeepLastN: 1, MaxAgeDays: 30},
+		snaps: vsnaps("2026-01-01T00:00:00Z", "ok", "2026-02-01T00:00:00Z", "failed", "2026-11-20T00:00:00Z", "-"),
+		keep:  []string{"2026-01-01T00:00:00Z", "2026-11-20T00:00:00Z"},
+		reason: map[string][]string{"2026-01-01T00:00:00Z": {ReasonNewestVerified},
+			"2026-02-01T00:00:00Z": {"older than max_age_days=30"}}},
+	{name: "never verified: the rule does not apply", policy: sdk.RetentionPolicy{KeepLastN: 1},
+		snaps: vsnaps("2026-11-18T00:00:00Z", "-", "2026-11-19T00:00:00Z", "failed", "2026-11-20T00:00:00Z", "-"),
+		keep:  []string{"2026-11-20T00:00:00Z"}},
+	{name: "empty policy keeps all without the reason", snaps: vsnaps("2026-11-18T00:00:00Z", "ok", "2026-11-20T00:00:00Z", "-"),
+		keep:   []string{"2026-11-18T00:00:00Z", "2026-11-20T00:00:00Z"},
+		reason: map[string][]string{"2026-11-18T00:00:00Z": {ReasonEmptyPolicy}}},
+}
+
+func TestEvaluateVerifiedRule(t *testing.T) {
+	t.Parallel()
+	now := ts("2026-11-21T12:00:00Z")
+	for _, tc := range verifyCases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			keep, del := run(Input{Policy: tc.policy, Location: tc.loc, Now: now, Snapshots: tc.snaps})
+			require.Equal(t, sortStrings(tc.keep), keys(keep), "deleted: %v", del)
+			for id, want := range tc.reason {
+				got, ok := keep[id]
+				if !ok {
+					got = del[id]
+				}
+				require.Equal(t, want, got, id)
+			}
+		})
+	}
+}
+
+// Only completed snapshots count on either side of the rule: an ok one
+// being deleted is not protected (and protects nothing), and a newer
+// failed backup does not make an older ok snapshot "the newest verified".
+func TestEvaluateVerifiedRuleCountsCompletedOnly(t *testing.T) {
+	t.Parallel()
+	in := Input{Policy: sdk.RetentionPolicy{KeepLastN: 1}, Now: ts("2026-11-21T12:00:00Z"), Snapshots: []Snapshot{
+		{ID: "failed-backup", CreatedAt: ts("2026-11-21T00:00:00Z"), Status: sdk.SnapshotFailed},
+		{ID: "newest-ok", CreatedAt: ts("2026-11-20T00:00:00Z"), VerifyStatus: sdk.VerifyOK},
+		{ID: "deleting-ok", CreatedAt: ts("2026-11-19T00:00:00Z"), Status: sdk.SnapshotDeleting, VerifyStatus: sdk.VerifyOK},
+		{ID: "old-ok", CreatedAt: ts("2026-11-18T00:00:00Z"), VerifyStatus: sdk.VerifyOK},
+	}}
+	keep, del := run(in)
+	require.Equal(t, []string{"newest-ok"}, keys(keep))
+	require.Equal(t, []string{ReasonDeleteInProgress}, del["deleting-ok"])
+	require.Equal(t, []string{ReasonNotKept}, del["old-ok"])
+
+	in.Snapshots[1].VerifyStatus = sdk.VerifyCorrupt // now the newest completed one is not ok
+	keep, del = run(in)
+	require.Equal(t, []string{"newest-ok", "old-ok"}, keys(keep), "deleted: %v", del)
+	require.Equal(t, []string{ReasonNewestVerified}, keep["old-ok"])
+	for _, d := range Evaluate(in) {
+		if d.ID == "newest-ok" {
+			require.Equal(t, sdk.VerifyCorrupt, d.VerifyStatus, "decisions carry the verify status")
+		}
+	}
 }

@@ -202,7 +202,8 @@ func (r *Runner) RunSource(ctx context.Context, tenantID, sourceID string) (*sdk
 }
 
 // input loads what Evaluate needs for a source: its policy, time zone,
-// snapshots and which of them a restore or delete is working on.
+// snapshots (with their last verification's verdict) and which of them a
+// restore or delete is working on.
 func (r *Runner) input(ctx context.Context, tenantID, sourceID string) (Input, map[string]store.Snapshot, error) {
 	in := Input{Now: r.now(), Location: time.UTC}
 	if _, err := store.GetSource(ctx, r.DB, tenantID, sourceID); err != nil {
@@ -231,7 +232,8 @@ func (r *Runner) input(ctx context.Context, tenantID, sourceID string) (Input, m
 	}
 	for _, s := range rows {
 		in.Snapshots = append(in.Snapshots, Snapshot{ID: s.ID, CreatedAt: s.CreatedAt, Status: sdk.SnapshotStatus(s.Status),
-			RestoreInProgress: slices.Contains(busy[s.ID], store.JobTypeRestore)})
+			RestoreInProgress: slices.Contains(busy[s.ID], store.JobTypeRestore),
+			VerifyStatus:      sdk.VerifyStatus(deref(s.VerifyStatus))})
 	}
 	return in, byID, nil
 }

@@ -27,8 +27,9 @@ type Fired struct {
 	Next                           time.Time
 }
 
-// Scheduler enqueues a backup for every due schedule slot, every Interval.
-// Set the fields, then Start/Stop; tests replace Now and call RunOnce.
+// Scheduler enqueues a backup for every due schedule slot, and the verify
+// jobs of every due verify drill, every Interval. Set the fields, then
+// Start/Stop; tests replace Now and call RunOnce and RunDrills.
 type Scheduler struct {
 	DB       *store.DB
 	Waker    Waker            // may be nil
@@ -45,7 +46,11 @@ type Scheduler struct {
 // Start runs sweeps in the background until ctx ends or Stop.
 func (s *Scheduler) Start(ctx context.Context) {
 	s.loop.Name, s.loop.Interval, s.loop.Log = "scheduler", s.Interval, s.Log
-	s.loop.Tick = func(ctx context.Context) error { _, err := s.RunOnce(ctx); return err }
+	s.loop.Tick = func(ctx context.Context) error {
+		_, err := s.RunOnce(ctx)
+		_, derr := s.RunDrills(ctx)
+		return errors.Join(err, derr)
+	}
 	s.loop.Start(ctx)
 }
 

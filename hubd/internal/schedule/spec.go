@@ -4,7 +4,10 @@
 // due. A slot fires once even with several hub replicas (a unique
 // (schedule, slot) record), is skipped (and recorded) when the source
 // already has an active backup, and missed slots after downtime produce one
-// catch-up run.
+// catch-up run. Schedules may also carry a verify drill: every period the
+// scheduler enqueues verify jobs of the source's snapshots, the newest one
+// ("latest") or a rotating sample that covers every snapshot within the
+// source's retention window ("sample"); docs/retention.md states the rules.
 package schedule
 
 import (

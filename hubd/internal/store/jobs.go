@@ -21,6 +21,7 @@ const (
 	JobTypeRestore        = "restore"
 	JobTypeDeleteSnapshot = "delete_snapshot"
 	JobTypeTestConnection = "test_connection"
+	JobTypeVerify         = "verify"
 )
 
 var (

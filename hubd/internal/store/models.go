@@ -100,6 +100,9 @@ type Schedule struct {
 	RetentionPolicy json.RawMessage `bun:"retention_policy,type:jsonb"`
 	NextRunAt       *time.Time      `bun:"next_run_at"`
 	LastRunAt       *time.Time      `bun:"last_run_at"`
+	VerifyMode      *string         `bun:"verify_mode"` // latest, sample; nil = no verify drills
+	VerifyEveryMin  *int            `bun:"verify_every_minutes"`
+	NextVerifyAt    *time.Time      `bun:"next_verify_at"`
 	CreatedAt       time.Time       `bun:"created_at"`
 	UpdatedAt       time.Time       `bun:"updated_at"`
 }
@@ -167,6 +170,9 @@ type Snapshot struct {
 	FinishedAt          *time.Time      `bun:"finished_at"`
 	DurationMS          int64           `bun:"duration_ms"`
 	CreatedAt           time.Time       `bun:"created_at"`
+	VerifiedAt          *time.Time      `bun:"verified_at"`
+	VerifyStatus        *string         `bun:"verify_status"` // ok, failed, corrupt; nil = never verified
+	VerifyReport        json.RawMessage `bun:"verify_report,type:jsonb"`
 }
 
 type Restore struct {
@@ -175,7 +181,7 @@ type Restore struct {
 	TenantID          string          `bun:"tenant_id"`
 	SnapshotID        string          `bun:"snapshot_id"`
 	JobID             *string         `bun:"job_id"`
-	Format            string          `bun:"format"` // zip, tar.zst
+	Format            string          `bun:"format"` // zip, tar.zst, database
 	Paths             json.RawMessage `bun:"paths,type:jsonb"`
 	Status            string          `bun:"status"`
 	SizeBytes         int64           `bun:"size_bytes"`
@@ -185,6 +191,9 @@ type Restore struct {
 	DownloadURL       *string         `bun:"download_url"` // the agent's URL base, without the token
 	ExpiresAt         *time.Time      `bun:"expires_at"`
 	ErrorMessage      *string         `bun:"error_message"`
+	IntoSourceID      *string         `bun:"into_source_id"`     // format database: the source restored into
+	Options           json.RawMessage `bun:"options,type:jsonb"` // format database: sdk.DatabaseRestoreOptions
+	Report            json.RawMessage `bun:"report,type:jsonb"`  // format database: []sdk.DatabaseRestoreResult
 	CreatedAt         time.Time       `bun:"created_at"`
 	UpdatedAt         time.Time       `bun:"updated_at"`
 }

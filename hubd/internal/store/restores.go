@@ -106,6 +106,7 @@ type RestoreUpdate struct {
 	URLBase      *string
 	ExpiresAt    *time.Time
 	ErrorMessage *string // "" clears it
+	Report       []byte  // a database restore's results (JSON)
 	Now          time.Time
 }
 
@@ -122,6 +123,9 @@ func UpdateRestore(ctx context.Context, db bun.IDB, u RestoreUpdate) error {
 	}
 	if u.ExpiresAt != nil {
 		q = q.Set("expires_at = ?", utcMicro(*u.ExpiresAt))
+	}
+	if u.Report != nil {
+		q = q.Set("report = ?", jsonArg(u.Report))
 	}
 	if u.ErrorMessage != nil {
 		if *u.ErrorMessage == "" {

@@ -101,7 +101,7 @@ func ActiveSnapshotJobs(ctx context.Context, db bun.IDB, tenantID string, snapsh
 	var rows []Job
 	err := db.NewSelect().Model(&rows).Column("snapshot_id", "type").
 		Where("tenant_id = ?", tenantID).
-		Where("type IN (?)", bun.In([]string{JobTypeRestore, JobTypeDeleteSnapshot})).
+		Where("type IN (?)", bun.In([]string{JobTypeRestore, JobTypeVerify, JobTypeDeleteSnapshot})).
 		Where("status IN (?)", bun.In(activeStatuses)).
 		Where("snapshot_id IN (?)", bun.In(snapshotIDs)).
 		Scan(ctx)
@@ -136,7 +136,7 @@ func RequestSnapshotDelete(ctx context.Context, db bun.IDB, p DeleteSnapshotPara
 	var active []Job
 	err = db.NewSelect().Model(&active).
 		Where("tenant_id = ?", p.TenantID).Where("snapshot_id = ?", snap.ID).
-		Where("type IN (?)", bun.In([]string{JobTypeRestore, JobTypeDeleteSnapshot})).
+		Where("type IN (?)", bun.In([]string{JobTypeRestore, JobTypeVerify, JobTypeDeleteSnapshot})).
 		Where("status IN (?)", bun.In(activeStatuses)).Scan(ctx)
 	if err != nil {
 		return nil, false, mapErr("delete snapshot: find active jobs", err)
@@ -147,7 +147,7 @@ func RequestSnapshotDelete(ctx context.Context, db bun.IDB, p DeleteSnapshotPara
 		}
 	}
 	if len(active) > 0 {
-		return nil, false, fmt.Errorf("delete snapshot %s: %w: a restore of it is in progress", snap.ID, ErrConflict)
+		return nil, false, fmt.Errorf("delete snapshot %s: %w: a %s of it is in progress", snap.ID, ErrConflict, active[0].Type)
 	}
 	now := nowOr(p.Now)
 	res, err := db.NewUpdate().Model((*Snapshot)(nil)).Set("status = ?", "deleting").

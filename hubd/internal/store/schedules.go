@@ -45,6 +45,7 @@ func CreateSchedule(ctx context.Context, db bun.IDB, s *Schedule) error {
 	s.CreatedAt = nowOr(s.CreatedAt)
 	s.UpdatedAt = s.CreatedAt
 	s.NextRunAt = utcMicroPtr(s.NextRunAt)
+	s.NextVerifyAt = utcMicroPtr(s.NextVerifyAt)
 	if _, err := db.NewInsert().Model(s).Exec(ctx); err != nil {
 		return mapErr("create schedule", err)
 	}
@@ -80,16 +81,18 @@ func ListSchedules(ctx context.Context, db bun.IDB, tenantID string, p ScheduleL
 }
 
 // UpdateSchedule writes cron, interval, timezone, enabled, retention
-// policy and next_run_at of s (matched by id and tenant). ErrNotFound for
-// another tenant's schedule.
+// policy, next_run_at and the verify drill (mode, period, next_verify_at)
+// of s (matched by id and tenant). ErrNotFound for another tenant's schedule.
 func UpdateSchedule(ctx context.Context, db bun.IDB, s *Schedule) error {
 	if len(s.RetentionPolicy) == 0 {
 		s.RetentionPolicy = emptyObject
 	}
 	s.UpdatedAt = nowOr(s.UpdatedAt)
 	s.NextRunAt = utcMicroPtr(s.NextRunAt)
+	s.NextVerifyAt = utcMicroPtr(s.NextVerifyAt)
 	err := db.NewUpdate().Model(s).
-		Column("cron", "interval_minutes", "timezone", "enabled", "retention_policy", "next_run_at", "updated_at").
+		Column("cron", "interval_minutes", "timezone", "enabled", "retention_policy", "next_run_at",
+			"verify_mode", "verify_every_minutes", "next_verify_at", "updated_at").
 		Where("id = ?", s.ID).Where("tenant_id = ?", s.TenantID).
 		Returning("*").Scan(ctx)
 	if err != nil {

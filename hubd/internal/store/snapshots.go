@@ -44,7 +44,8 @@ func SnapshotByJob(ctx context.Context, db bun.IDB, jobID string) (*Snapshot, er
 
 type SnapshotListParams struct {
 	ListParams
-	SourceID string
+	SourceID     string
+	FailedVerify bool // only snapshots whose last verification was failed or corrupt
 }
 
 // ListSnapshots lists a tenant's snapshots, newest first, optionally of one source.
@@ -55,6 +56,9 @@ func ListSnapshots(ctx context.Context, db bun.IDB, tenantID string, p SnapshotL
 			q = q.Where("tenant_id = ?", tenantID)
 			if p.SourceID != "" {
 				q = q.Where("source_id = ?", p.SourceID)
+			}
+			if p.FailedVerify {
+				q = q.Where("verify_status IN (?)", bun.In([]string{VerifyFailed, VerifyCorrupt}))
 			}
 			return q
 		})

@@ -4,7 +4,11 @@
 // databases/<db>.sql with server/grants.sql, described in xvault.json
 // (server and client versions, dump options, tables with engines and row
 // counts, warnings). It also exports Session (Open, Dump, Grants) for the
-// WordPress connector, which dumps a site's tables through SSH.
+// WordPress connector, which dumps a site's tables through SSH, and Loader
+// (NewLoader), which loads such dumps back into a server with the agent's
+// command-line client (restores into a database, verify jobs), transforming
+// them on the way (DEFINER, sandbox line, GTID statements, a WordPress table
+// prefix; see load.go and transform.go). CheckDump checks one structurally.
 //
 // # Reaching the server
 //

@@ -108,6 +108,17 @@ const defaultLockWait = 2 * time.Minute
 // not an error of Open: Tool is then empty and Dump fails (so that Test can
 // report it as a check).
 func Open(ctx context.Context, srv Server, env connector.Env) (*Session, error) {
+	s, err := openSession(ctx, srv, env)
+	if err != nil {
+		return nil, err
+	}
+	s.tool, s.toolErr = findTool(ctx, s.dir)
+	return s, nil
+}
+
+// openSession is Open without the dump client's lookup (the loader looks
+// up the command-line client instead).
+func openSession(ctx context.Context, srv Server, env connector.Env) (*Session, error) {
 	if err := srv.validate(); err != nil {
 		return nil, fmt.Errorf("mysql source: %w: %w", err, connector.ErrPermanent)
 	}
@@ -124,7 +135,6 @@ func Open(ctx context.Context, srv Server, env connector.Env) (*Session, error) 
 		_ = s.Close()
 		return nil, err
 	}
-	s.tool, s.toolErr = findTool(ctx, s.dir)
 	return s, nil
 }
 

@@ -31,6 +31,9 @@ type tool struct {
 	// Flags the client knows, read from its --help: they decide
 	// --set-gtid-purged=OFF, --column-statistics=0 and --ssl-mode.
 	gtidPurged, columnStats, sslMode bool
+	// Flags of the command-line client (the loader's tool): --binary-mode,
+	// MariaDB's --sandbox.
+	binaryMode, sandbox bool
 }
 
 // errNoTool is wrapped when no dump client is installed.
@@ -41,15 +44,21 @@ var errNoTool = errors.New("no MySQL/MariaDB dump client (mariadb-dump or mysqld
 // environment and an empty option file as a dump, so nothing on the agent
 // (a ~/.my.cnf) changes what it reports.
 func findTool(ctx context.Context, dir string) (*tool, error) {
+	return lookupTool(ctx, dir, toolNames, errNoTool)
+}
+
+// lookupTool finds the first of names in PATH (missing wraps errMissing and
+// connector.ErrPermanent) and probes it as findTool says.
+func lookupTool(ctx context.Context, dir string, names []string, errMissing error) (*tool, error) {
 	var path string
-	for _, n := range toolNames {
+	for _, n := range names {
 		if p, err := exec.LookPath(n); err == nil {
 			path = p
 			break
 		}
 	}
 	if path == "" {
-		return nil, fmt.Errorf("%w: %w", errNoTool, connector.ErrPermanent)
+		return nil, fmt.Errorf("%w: %w", errMissing, connector.ErrPermanent)
 	}
 	empty := filepath.Join(dir, "probe.cnf")
 	if err := os.WriteFile(empty, nil, 0o600); err != nil {
@@ -70,6 +79,8 @@ func findTool(ctx context.Context, dir string) (*tool, error) {
 	t.gtidPurged = bytes.Contains(help, []byte("--set-gtid-purged"))
 	t.columnStats = bytes.Contains(help, []byte("--column-statistics"))
 	t.sslMode = bytes.Contains(help, []byte("--ssl-mode"))
+	t.binaryMode = bytes.Contains(help, []byte("--binary-mode"))
+	t.sandbox = bytes.Contains(help, []byte("--sandbox"))
 	return t, nil
 }
 

@@ -74,6 +74,15 @@
 // dialer; the database host (default 127.0.0.1) is dialed by the SSH server.
 // sslmode does not apply to the unix socket of the tunnel: SSH encrypts it.
 //
+// # Loading
+//
+// Loader (load.go) loads a snapshot's dump back into a server, reached the
+// same way: plain dumps through psql after a streaming transform
+// (transform.go: --no-owner --no-acl, \restrict, and no other psql
+// meta-command), custom ones through pg_restore, always into a database it
+// creates, so that a failed load never touches an existing one. CheckDump
+// checks a dump without a server.
+//
 // # Client version
 //
 // pg_dump refuses servers newer than itself, so the version is checked

@@ -113,11 +113,34 @@ func Print(d cmdutil.Deps, r *sdk.Restore) error {
 	if r.ExpiresAt != nil {
 		fl.Add("Expires", d.Out.WhenPtr(r.ExpiresAt))
 	}
+	if r.IntoSourceID != "" {
+		fl.Add("Into source", r.IntoSourceID)
+	}
 	if r.ErrorMessage != "" {
 		fl.Add("Error", r.ErrorMessage)
 	}
 	fl.Add("Created", d.Out.When(r.CreatedAt))
-	return fl.Flush()
+	if err := fl.Flush(); err != nil || len(r.Databases) == 0 {
+		return err
+	}
+	fmt.Fprintln(d.IO.Out)
+	t := d.Out.Table("DATABASE", "TARGET", "TABLES", "ROWS", "SECONDS", "RESULT")
+	for _, db := range r.Databases {
+		res := "loaded"
+		if db.Error != "" {
+			res = "FAILED: " + db.Error
+		}
+		t.Row(db.Database, db.Target, fmt.Sprint(db.Tables), fmt.Sprint(db.Rows), fmt.Sprintf("%.1f", db.Seconds), res)
+	}
+	if err := t.Flush(); err != nil {
+		return err
+	}
+	for _, db := range r.Databases {
+		for _, w := range db.Warnings {
+			fmt.Fprintf(d.IO.ErrOut, "warning: %s: %s\n", db.Database, w)
+		}
+	}
+	return nil
 }
 
 // failed is the exit-4 error of a restore that did not become ready.

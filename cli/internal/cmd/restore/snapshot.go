@@ -25,26 +25,41 @@ type createOptions struct {
 func NewSnapshotRestoreCmd(f *cmdutil.Factory) *cli.Command {
 	opts := &createOptions{}
 	var format string
-	var paths cli.StringSlice
+	var paths, databases cli.StringSlice
 	return &cli.Command{
 		Name:  "restore",
-		Usage: "Restore a snapshot into an expiring download link (zip or tar.zst)",
+		Usage: "Restore a snapshot into an expiring download link (zip or tar.zst), or into a database server",
 		UsageText: `xv snapshot restore ID [--format zip|tar.zst] [--path P]... [--expires-in 2h] [--wait]
-                    [--output FILE | --extract-to DIR] [--tenant ID]
+                    [--output FILE | --extract-to DIR] [--force] [--tenant ID]
+xv snapshot restore ID --into SOURCE [--database DB]... [--as NEWNAME] [--create-database]
+                    [--replace] [--keep-owners] [--table-prefix P] [--wait] [--force] [--tenant ID]
 
 The agent holding the snapshot checks the artifact's sha256 against the hub's
 record while it decrypts it, and publishes the download only when the whole
 artifact checked out. The link expires after --expires-in (at most the
 setting download_expiration_hours).
 
+With --into, the snapshot's database dumps are loaded into the server of
+SOURCE, a mysql or postgres source of the tenant (its connection, credential
+and SSH block are used; it may be the snapshot's own source). Without
+--database every database of the snapshot is restored; --as renames one. An
+existing database is refused unless --replace is given: the dump is loaded
+under a temporary name first, and the target is replaced only once that
+load succeeded. --create-database creates a missing one. DEFINER clauses
+become the restoring user, GTID statements are dropped; PostgreSQL owners and
+grants are dropped unless --keep-owners. --table-prefix renames a WordPress
+site's table prefix.
+
 With --wait (implied by --output and --extract-to) xv follows the restore; the
 final restore goes to stdout (-o json: the restore object). Exit status 4 when
-the restore failed.
+the restore failed. A snapshot verified as corrupt is refused without --force.
 
 Examples:
    xv snapshot restore snap_01J... --wait
    xv snapshot restore snap_01J... --output site.zip
-   xv snapshot restore snap_01J... --format tar.zst --path var/www/uploads --extract-to ./uploads`,
+   xv snapshot restore snap_01J... --format tar.zst --path var/www/uploads --extract-to ./uploads
+   xv snapshot restore snap_01J... --into src_db01 --database shop --as shop_restored --create-database --wait
+   xv snapshot restore snap_01J... --into src_db01 --database shop --replace --wait`,
 		Flags: []cli.Flag{
 			cmdutil.TenantFlag(),
 			&cli.StringFlag{Name: "format", Value: "zip", Usage: "`FORMAT`: zip or tar.zst", Destination: &format},
@@ -54,13 +69,26 @@ Examples:
 			&cli.StringFlag{Name: "output", Usage: "when ready, download to `FILE`", Destination: &opts.Output},
 			&cli.StringFlag{Name: "extract-to", Usage: "when ready, download and unpack into `DIR`", Destination: &opts.ExtractTo},
 			&cli.DurationFlag{Name: "poll-interval", Value: time.Second, Usage: "with --wait, check every `DURATION`", Destination: &opts.Interval},
+			&cli.BoolFlag{Name: "force", Usage: "restore even though the snapshot was verified as corrupt", Destination: &opts.Req.Force},
+			&cli.StringFlag{Name: "into", Usage: "load the databases into the server of mysql/postgres source `SOURCE`", Destination: &opts.Req.IntoSourceID},
+			&cli.StringSliceFlag{Name: "database", Usage: "with --into: restore only database `DB` (repeatable)", Destination: &databases},
+			&cli.StringFlag{Name: "as", Usage: "with --into: restore the one database as `NEWNAME`", Destination: &opts.Req.As},
+			&cli.BoolFlag{Name: "create-database", Usage: "with --into: create a missing target database", Destination: &opts.Req.CreateDatabase},
+			&cli.BoolFlag{Name: "replace", Usage: "with --into: replace an existing target database (only after the new data loaded)", Destination: &opts.Req.Replace},
+			&cli.BoolFlag{Name: "keep-owners", Usage: "with --into, PostgreSQL: keep OWNER and GRANT/REVOKE statements", Destination: &opts.Req.KeepOwners},
+			&cli.StringFlag{Name: "table-prefix", Usage: "with --into, WordPress: rename the table prefix to `PREFIX`", Destination: &opts.Req.TablePrefix},
 		},
 		Action: func(c *cli.Context) error {
 			args, err := cmdutil.Args(c, "ID")
 			if err != nil {
 				return err
 			}
-			if err := cmdutil.OneOf("format", format, string(sdk.RestoreZip), string(sdk.RestoreTarZst)); err != nil {
+			if err := checkIntoFlags(c, opts.Req.IntoSourceID != ""); err != nil {
+				return err
+			}
+			if opts.Req.IntoSourceID != "" {
+				format = string(sdk.RestoreDatabase)
+			} else if err := cmdutil.OneOf("format", format, string(sdk.RestoreZip), string(sdk.RestoreTarZst)); err != nil {
 				return err
 			}
 			if opts.Output != "" && opts.ExtractTo != "" {
@@ -70,6 +98,7 @@ Examples:
 				return cmdutil.UsageErrorf("--poll-interval must be positive")
 			}
 			opts.SnapshotID, opts.Req.Format, opts.Req.Paths = args[0], sdk.RestoreFormat(format), paths.Value()
+			opts.Req.Databases = databases.Value()
 			opts.Wait = opts.Wait || opts.Output != "" || opts.ExtractTo != ""
 			if opts.Deps, err = f.Deps(c); err != nil {
 				return err
@@ -109,6 +138,22 @@ func createRun(ctx context.Context, opts *createOptions) error {
 		}
 	}
 	return Print(opts.Deps, r)
+}
+
+// checkIntoFlags refuses download flags with --into and database flags without it.
+func checkIntoFlags(c *cli.Context, into bool) error {
+	download := []string{"format", "path", "expires-in", "output", "extract-to"}
+	database := []string{"database", "as", "create-database", "replace", "keep-owners", "table-prefix"}
+	check, other := database, "needs --into SOURCE"
+	if into {
+		check, other = download, "applies to downloads, not to a restore --into a database"
+	}
+	for _, name := range check {
+		if c.IsSet(name) {
+			return cmdutil.UsageErrorf("--%s %s", name, other)
+		}
+	}
+	return nil
 }
 
 // wait polls a restore until it ended (ready, failed or expired).

@@ -113,8 +113,9 @@ func parseDuration(s string) (time.Duration, error) {
 	return total, nil
 }
 
-// PrintDecisions prints decisions as a table (time, keep/delete, reasons)
-// or, with -o json, as [{"id","created_at","keep","reasons"}], newest first.
+// PrintDecisions prints decisions as a table (time, keep/delete, last
+// verification, reasons) or, with -o json, as
+// [{"id","created_at","verify_status","keep","reasons"}], newest first.
 func PrintDecisions(d cmdutil.Deps, ds []sdk.RetentionDecision, loc *time.Location) error {
 	if d.Out.JSON() {
 		if ds == nil {
@@ -122,13 +123,17 @@ func PrintDecisions(d cmdutil.Deps, ds []sdk.RetentionDecision, loc *time.Locati
 		}
 		return d.Out.PrintJSON(ds)
 	}
-	t := d.Out.Table("TIME", "ACTION", "ID", "REASONS")
+	t := d.Out.Table("TIME", "ACTION", "ID", "VERIFIED", "REASONS")
 	for _, x := range ds {
 		action := "delete"
 		if x.Keep {
 			action = "keep"
 		}
-		t.Row(x.CreatedAt.In(loc).Format(time.RFC3339), action, x.ID, strings.Join(x.Reasons, "; "))
+		verified := string(x.VerifyStatus)
+		if verified == "" {
+			verified = "-"
+		}
+		t.Row(x.CreatedAt.In(loc).Format(time.RFC3339), action, x.ID, verified, strings.Join(x.Reasons, "; "))
 	}
 	return t.Flush()
 }

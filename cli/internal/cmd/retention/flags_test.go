@@ -33,3 +33,18 @@ func TestReadTimes(t *testing.T) {
 	_, err = readTimes(strings.NewReader("2026-11-20T10:00:00Z\nyesterday\n"))
 	require.ErrorContains(t, err, "line 2")
 }
+
+func TestReadTimesVerifyStatus(t *testing.T) {
+	t.Parallel()
+	got, err := readTimes(strings.NewReader("2026-11-20T10:00:00Z ok\n2026-11-21T10:00:00Z\tcorrupt\n2026-11-22T10:00:00Z\n"))
+	require.NoError(t, err)
+	require.Equal(t, []sdk.VerifyStatus{sdk.VerifyOK, sdk.VerifyCorrupt, ""},
+		[]sdk.VerifyStatus{got[0].VerifyStatus, got[1].VerifyStatus, got[2].VerifyStatus})
+	require.Equal(t, "2026-11-20T10:00:00Z", got[0].ID, "the id is the time alone")
+	for _, bad := range []string{"2026-11-20T10:00:00Z fine\n", "2026-11-20T10:00:00Z ok extra\n"} {
+		_, err = readTimes(strings.NewReader(bad))
+		var ue *cmdutil.UsageError
+		require.True(t, errors.As(err, &ue), "%q: %v", bad, err)
+		require.ErrorContains(t, err, "line 1")
+	}
+}

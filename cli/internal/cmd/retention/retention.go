@@ -177,8 +177,9 @@ func newSimulateCmd(f *cmdutil.Factory) *cli.Command {
 		Name: "simulate", Usage: "Run a policy on given times, touching nothing",
 		UsageText: `xv retention simulate [retention flags] [--timezone TZ] [--now T] --timestamps FILE
 
-FILE ('-' = stdin) holds one RFC 3339 time per line; blank lines and lines
-starting with # are skipped.
+FILE ('-' = stdin) holds one RFC 3339 time per line, optionally followed by
+the snapshot's last verification (ok, failed or corrupt) to try the
+verification rule; blank lines and lines starting with # are skipped.
 
 Examples:
    xv retention simulate --keep-daily 7 --keep-weekly 4 --timezone Europe/Berlin --timestamps times.txt
@@ -238,7 +239,8 @@ func (o *simulateOptions) request(stdin io.Reader) (*sdk.SimulateRetentionReques
 	return req, err
 }
 
-// readTimes reads one RFC 3339 time per line; ids are the times as written.
+// readTimes reads one RFC 3339 time per line, optionally followed by a
+// verify status; ids are the times as written.
 func readTimes(r io.Reader) ([]sdk.SimulatedSnapshot, error) {
 	var out []sdk.SimulatedSnapshot
 	seen := map[string]bool{}
@@ -248,16 +250,27 @@ func readTimes(r io.Reader) ([]sdk.SimulatedSnapshot, error) {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		t, err := time.Parse(time.RFC3339, line)
+		words := strings.Fields(line)
+		t, err := time.Parse(time.RFC3339, words[0])
 		if err != nil {
-			return nil, cmdutil.UsageErrorf("--timestamps line %d: %q is not an RFC 3339 time such as 2026-11-20T10:00:00Z", n, line)
+			return nil, cmdutil.UsageErrorf("--timestamps line %d: %q is not an RFC 3339 time such as 2026-11-20T10:00:00Z", n, words[0])
 		}
-		id := line
+		var status sdk.VerifyStatus
+		switch {
+		case len(words) > 2:
+			return nil, cmdutil.UsageErrorf("--timestamps line %d: expected a time and at most a verify status (ok, failed, corrupt)", n)
+		case len(words) == 2:
+			status = sdk.VerifyStatus(words[1])
+			if status != sdk.VerifyOK && status != sdk.VerifyFailed && status != sdk.VerifyCorrupt {
+				return nil, cmdutil.UsageErrorf("--timestamps line %d: verify status %q must be ok, failed or corrupt", n, words[1])
+			}
+		}
+		id := words[0]
 		if seen[id] {
-			id = fmt.Sprintf("%s#%d", line, n)
+			id = fmt.Sprintf("%s#%d", words[0], n)
 		}
 		seen[id] = true
-		out = append(out, sdk.SimulatedSnapshot{ID: id, CreatedAt: t})
+		out = append(out, sdk.SimulatedSnapshot{ID: id, CreatedAt: t, VerifyStatus: status})
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("read --timestamps: %w", err)

@@ -1,5 +1,6 @@
 // Package schedule implements `xv schedule`: create, list, show, update,
-// delete, pause and resume the schedules that trigger backups.
+// delete, pause and resume the schedules that trigger backups and verify
+// drills.
 package schedule
 
 import (
@@ -53,6 +54,26 @@ func (t *timing) minutes() (int, error) {
 	return int(d / time.Minute), nil
 }
 
+// drill holds --verify / --verify-every.
+type drill struct {
+	Mode, Every string
+}
+
+func (d *drill) flags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "verify", Usage: "verify drill `MODE`: latest (the newest snapshot) or sample (rotate through all); with update, off turns drills off", Destination: &d.Mode},
+		&cli.StringFlag{Name: "verify-every", Usage: "run the verify drill every `DUR` (1h to 365d: 12h, 7d, 2w, 1d12h)", Destination: &d.Every},
+	}
+}
+
+// mode is --verify as the API takes it: "off" (and "") turn drills off.
+func (d *drill) mode() string {
+	if d.Mode == "off" {
+		return ""
+	}
+	return d.Mode
+}
+
 func parseDays(s string) (time.Duration, error) {
 	var n int
 	if _, err := fmt.Sscanf(s, "%dd", &n); err != nil || fmt.Sprintf("%dd", n) != s {
@@ -65,6 +86,7 @@ type createOptions struct {
 	cmdutil.Deps
 	Source   string
 	Timing   timing
+	Drill    drill
 	Policy   retention.PolicyFlags
 	Disabled bool
 }
@@ -74,18 +96,22 @@ func newCreateCmd(f *cmdutil.Factory) *cli.Command {
 	return &cli.Command{
 		Name:  "create",
 		Usage: "Schedule backups of a source",
-		UsageText: `xv schedule create --source ID (--cron SPEC | --every DUR) [--timezone TZ] [retention flags] [--tenant ID]
+		UsageText: `xv schedule create --source ID (--cron SPEC | --every DUR) [--timezone TZ]
+               [--verify latest|sample --verify-every DUR] [retention flags] [--tenant ID]
 
 Retention flags, when given, set the source's retention policy (the source
 has one policy, whichever schedule or 'xv retention set' wrote it last).
+--verify with --verify-every makes the hub verify the source's snapshots by
+itself: the newest one (latest) or a rotating sample that covers every
+snapshot within its retention window (sample); the first drill runs at once.
 
 Examples:
    xv schedule create --source src_01J... --cron "30 2 * * *" --timezone Europe/Berlin --keep-daily 7 --keep-weekly 4
-   xv schedule create --source src_01J... --every 1h`,
-		Flags: append(append([]cli.Flag{cmdutil.TenantFlag(),
+   xv schedule create --source src_01J... --every 1h --verify sample --verify-every 7d`,
+		Flags: append(append(append([]cli.Flag{cmdutil.TenantFlag(),
 			&cli.StringFlag{Name: "source", Usage: "source `ID` to back up", Destination: &opts.Source},
 			&cli.BoolFlag{Name: "paused", Usage: "create it paused", Destination: &opts.Disabled},
-		}, opts.Timing.flags()...), opts.Policy.Flags()...),
+		}, opts.Timing.flags()...), opts.Drill.flags()...), opts.Policy.Flags()...),
 		Action: func(c *cli.Context) error {
 			if _, err := cmdutil.Args(c); err != nil {
 				return err
@@ -112,6 +138,8 @@ func (o *createOptions) request(c *cli.Context) (*sdk.CreateScheduleRequest, err
 		return nil, cmdutil.UsageErrorf("--source ID is required")
 	case (o.Timing.Cron == "") == (o.Timing.Every == ""):
 		return nil, cmdutil.UsageErrorf("give exactly one of --cron SPEC and --every DUR")
+	case (o.Drill.mode() == "") != (o.Drill.Every == ""):
+		return nil, cmdutil.UsageErrorf("give --verify latest|sample and --verify-every DUR together")
 	}
 	iv, err := o.Timing.minutes()
 	if err != nil {
@@ -119,7 +147,7 @@ func (o *createOptions) request(c *cli.Context) (*sdk.CreateScheduleRequest, err
 	}
 	enabled := !o.Disabled
 	req := &sdk.CreateScheduleRequest{SourceID: o.Source, Cron: o.Timing.Cron, IntervalMinutes: iv,
-		Timezone: o.Timing.Timezone, Enabled: &enabled}
+		Timezone: o.Timing.Timezone, Enabled: &enabled, Verify: o.Drill.mode(), VerifyEvery: o.Drill.Every}
 	if o.Policy.Set(c) {
 		p, err := o.Policy.Policy()
 		if err != nil {
@@ -133,6 +161,7 @@ func (o *createOptions) request(c *cli.Context) (*sdk.CreateScheduleRequest, err
 type updateOptions struct {
 	cmdutil.IDOptions
 	Timing timing
+	Drill  drill
 	Policy retention.PolicyFlags
 }
 
@@ -140,13 +169,19 @@ func newUpdateCmd(f *cmdutil.Factory) *cli.Command {
 	opts := &updateOptions{}
 	return &cli.Command{
 		Name:  "update",
-		Usage: "Change a schedule's timing, time zone or the source's retention policy",
-		UsageText: `xv schedule update ID [--cron SPEC | --every DUR] [--timezone TZ] [retention flags] [--tenant ID]
+		Usage: "Change a schedule's timing, time zone, verify drill or the source's retention policy",
+		UsageText: `xv schedule update ID [--cron SPEC | --every DUR] [--timezone TZ]
+               [--verify latest|sample|off] [--verify-every DUR] [retention flags] [--tenant ID]
+
+A new or changed verify drill runs at once; --verify off turns drills off.
 
 Examples:
    xv schedule update sch_01J... --cron "0 3 * * *"
+   xv schedule update sch_01J... --verify latest --verify-every 1d
+   xv schedule update sch_01J... --verify off
    xv schedule update sch_01J... --keep-last 2`,
-		Flags: append(append([]cli.Flag{cmdutil.TenantFlag()}, opts.Timing.flags()...), opts.Policy.Flags()...),
+		Flags: append(append(append([]cli.Flag{cmdutil.TenantFlag()}, opts.Timing.flags()...), opts.Drill.flags()...),
+			opts.Policy.Flags()...),
 		Action: func(c *cli.Context) error {
 			req, err := opts.request(c)
 			if err != nil {
@@ -181,6 +216,13 @@ func (o *updateOptions) request(c *cli.Context) (*sdk.UpdateScheduleRequest, err
 	if c.IsSet("timezone") {
 		req.Timezone = &o.Timing.Timezone
 	}
+	if c.IsSet("verify") {
+		mode := o.Drill.mode()
+		req.Verify = &mode
+	}
+	if c.IsSet("verify-every") {
+		req.VerifyEvery = &o.Drill.Every
+	}
 	if o.Policy.Set(c) {
 		p, err := o.Policy.Policy()
 		if err != nil {
@@ -189,7 +231,7 @@ func (o *updateOptions) request(c *cli.Context) (*sdk.UpdateScheduleRequest, err
 		req.RetentionPolicy = &p
 	}
 	if *req == (sdk.UpdateScheduleRequest{}) {
-		return nil, cmdutil.UsageErrorf("nothing to change; give --cron, --every, --timezone or retention flags")
+		return nil, cmdutil.UsageErrorf("nothing to change; give --cron, --every, --timezone, --verify, --verify-every or retention flags")
 	}
 	return req, nil
 }
@@ -264,8 +306,18 @@ func printSchedule(d cmdutil.Deps, s *sdk.Schedule) error {
 	if s.RetentionPolicy != nil {
 		fl.Add("Retention", retention.FormatPolicy(*s.RetentionPolicy))
 	}
+	fl.Add("Verify", verifyDrill(s))
+	fl.Add("Next verify", d.Out.WhenPtr(s.NextVerifyAt))
 	fl.Add("Created", d.Out.When(s.CreatedAt))
 	return fl.Flush()
+}
+
+// verifyDrill is a schedule's verify drill for humans: "sample every 7d", "off".
+func verifyDrill(s *sdk.Schedule) string {
+	if s.Verify == "" {
+		return "off"
+	}
+	return s.Verify + " every " + s.VerifyEvery
 }
 
 func when(s *sdk.Schedule) string {
@@ -300,10 +352,10 @@ func newListCmd(f *cmdutil.Factory) *cli.Command {
 			if opts.Out.JSON() {
 				return opts.Out.PrintJSON(output.Items(page.Items))
 			}
-			t := opts.Out.Table("ID", "SOURCE", "WHEN", "TZ", "ENABLED", "NEXT RUN", "LAST RUN")
+			t := opts.Out.Table("ID", "SOURCE", "WHEN", "TZ", "ENABLED", "NEXT RUN", "LAST RUN", "VERIFY", "NEXT VERIFY")
 			for _, s := range page.Items {
 				t.Row(s.ID, s.SourceID, when(&s), s.Timezone, fmt.Sprint(s.Enabled), opts.Out.WhenPtr(s.NextRunAt),
-					opts.Out.WhenPtr(s.LastRunAt))
+					opts.Out.WhenPtr(s.LastRunAt), verifyDrill(&s), opts.Out.WhenPtr(s.NextVerifyAt))
 			}
 			return t.Flush()
 		},

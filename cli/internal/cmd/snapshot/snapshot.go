@@ -19,7 +19,7 @@ func NewCmd(f *cmdutil.Factory) *cli.Command {
 	return cmdutil.Group(&cli.Command{
 		Name:        "snapshot",
 		Usage:       "List, show and restore snapshots (encrypted backup artifacts)",
-		Subcommands: []*cli.Command{newListCmd(f), newShowCmd(f), restore.NewSnapshotRestoreCmd(f), newDeleteCmd(f)},
+		Subcommands: []*cli.Command{newListCmd(f), newShowCmd(f), restore.NewSnapshotRestoreCmd(f), newVerifyCmd(f), newDeleteCmd(f)},
 	})
 }
 
@@ -33,14 +33,19 @@ func newListCmd(f *cmdutil.Factory) *cli.Command {
 	return &cli.Command{
 		Name:  "list",
 		Usage: "List snapshots, newest first",
-		UsageText: `xv snapshot list [--source ID] [--limit N] [--cursor C] [--tenant ID]
+		UsageText: `xv snapshot list [--source ID] [--failed-verify] [--limit N] [--cursor C] [--tenant ID]
+
+VERIFIED is the last verification's verdict (xv snapshot verify): ok,
+failed, corrupt, or - when never verified.
 
 Examples:
    xv snapshot list --source src_01J...
+   xv snapshot list --failed-verify
    xv snapshot list --source src_01J... --limit 1 -o json | jq -r '.[0].id'`,
 		Flags: append([]cli.Flag{
 			cmdutil.TenantFlag(),
 			&cli.StringFlag{Name: "source", Usage: "only snapshots of source `ID`", Destination: &opts.List.SourceID},
+			&cli.BoolFlag{Name: "failed-verify", Usage: "only snapshots whose last verification was failed or corrupt", Destination: &opts.List.FailedVerify},
 		}, cmdutil.ListFlags(&opts.List.ListOptions)...),
 		Action: func(c *cli.Context) error {
 			if err := cmdutil.StartList(c, f, opts.List.ListOptions, &opts.Deps); err != nil {
@@ -60,10 +65,10 @@ func listRun(ctx context.Context, opts *listOptions) error {
 	if opts.Out.JSON() {
 		return opts.Out.PrintJSON(output.Items(page.Items))
 	}
-	t := opts.Out.Table("ID", "SOURCE", "STATUS", "SIZE", "FILES", "AGENT", "CREATED")
+	t := opts.Out.Table("ID", "SOURCE", "STATUS", "SIZE", "FILES", "VERIFIED", "AGENT", "CREATED")
 	for _, s := range page.Items {
 		t.Row(s.ID, s.SourceID, string(s.Status), output.Bytes(s.SizeBytes), output.Count(s.FileCount),
-			s.AgentID, opts.Out.Ago(s.CreatedAt))
+			verified(opts.Out, &s), s.AgentID, opts.Out.Ago(s.CreatedAt))
 	}
 	return t.Flush()
 }
@@ -117,5 +122,17 @@ func showRun(ctx context.Context, opts *cmdutil.IDOptions) error {
 		fl.Add("Duration", output.Duration(s.FinishedAt.Sub(*s.StartedAt)))
 	}
 	fl.Add("Created", opts.Out.When(s.CreatedAt))
+	fl.Add("Verified", verified(opts.Out, s))
+	if s.VerifyReport != nil {
+		fl.Add("Verification", s.VerifyReport.Message)
+	}
 	return fl.Flush()
+}
+
+// verified is a snapshot's last verdict and when it was reached.
+func verified(out *output.Printer, s *sdk.Snapshot) string {
+	if s.VerifyStatus == "" || s.VerifiedAt == nil {
+		return "-"
+	}
+	return string(s.VerifyStatus) + " " + out.Ago(*s.VerifiedAt)
 }
