@@ -100,6 +100,7 @@ func (v *verifier) walk(ctx context.Context, w *snapshotWalk, rep *sdk.VerifyRep
 			return err
 		}
 		v.l.currentPath.Store(&hdr.Name)
+		v.l.filesDone.Add(1)
 		if db := w.databaseOf(hdr.Name); db != nil {
 			d, err := v.database(ctx, w, db)
 			if err != nil {
@@ -195,18 +196,25 @@ func (v *verifier) verdict(rep *sdk.VerifyReport) (sdk.VerifyStatus, string) {
 		}
 	}
 	if len(bad) > 0 {
-		return sdk.VerifyFailed, fmt.Sprintf("artifact intact; %d of %d databases failed: %s", len(bad),
-			len(rep.Databases), strings.Join(bad, "; "))
+		return sdk.VerifyFailed, fmt.Sprintf("artifact intact; %d of %s failed: %s", len(bad),
+			databases(len(rep.Databases)), strings.Join(bad, "; "))
 	}
 	msg := fmt.Sprintf("artifact intact (%d entries, sha256 matches)", rep.Entries)
 	if len(loaded) > 0 {
-		msg += fmt.Sprintf("; %d databases loaded into a scratch server with the recorded row counts", len(loaded))
+		msg += fmt.Sprintf("; %s loaded into a scratch server with the recorded row counts", databases(len(loaded)))
 	}
 	if len(structural) > 0 {
-		msg += fmt.Sprintf("; %d databases checked structurally only (complete, trailer present): no scratch server configured",
-			len(structural))
+		msg += fmt.Sprintf("; %s checked structurally only (complete, trailer present): no scratch server configured",
+			databases(len(structural)))
 	}
 	return sdk.VerifyOK, msg
+}
+
+func databases(n int) string {
+	if n == 1 {
+		return "1 database"
+	}
+	return fmt.Sprintf("%d databases", n)
 }
 
 // compareTables pairs the recorded row counts with the loaded ones.

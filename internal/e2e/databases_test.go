@@ -129,6 +129,12 @@ func TestMySQLSource(t *testing.T) {
 		require.Contains(t, strings.Join(d.Warnings, "\n"), "log")
 		fresh := loadDump(t, filepath.Join(dir, archive.DatabaseEntry(db, "sql")))
 		require.Equal(t, want, checksums(t, fresh), "%s: CHECKSUM TABLE of the restored dump", src.Name)
+
+		// This agent has no scratch server: verification checks the dump's structure, and says so.
+		vr, code := h.verifyWait(t, tenant, job.SnapshotID)
+		require.Equalf(t, 0, code, "%+v", vr)
+		require.Equal(t, sdk.VerifyModeStructural, vr.Databases[0].Mode)
+		require.Contains(t, vr.Message, "no scratch server")
 	}
 
 	// A wrong password fails at once, with no snapshot.
@@ -264,8 +270,10 @@ CREATE FUNCTION item_count() RETURNS bigint LANGUAGE sql AS 'SELECT count(*) FRO
 
 func TestWordPressSource(t *testing.T) {
 	db, user, password := shopDB(t)
-	mysqlRoot(t, db, `CREATE TABLE wq7_options (option_id INT PRIMARY KEY, option_value TEXT);
-INSERT INTO wq7_options VALUES (1, 'siteurl'), (2, 'blogname');
+	mysqlRoot(t, db, `CREATE TABLE wq7_options (option_id INT PRIMARY KEY, option_name VARCHAR(191), option_value TEXT);
+INSERT INTO wq7_options VALUES (1, 'siteurl', 'https://blog.example'), (2, 'wq7_user_roles', 'a:0:{}');
+CREATE TABLE wq7_usermeta (umeta_id INT PRIMARY KEY, user_id INT, meta_key VARCHAR(255), meta_value TEXT);
+INSERT INTO wq7_usermeta VALUES (1, 1, 'wq7_capabilities', 'a:1:{s:13:"administrator";b:1;}'), (2, 1, 'nickname', 'admin');
 CREATE TABLE wq7x_other (id INT PRIMARY KEY);`)
 	site := filepath.Join(t.TempDir(), "blog")
 	for name, body := range map[string]string{
@@ -307,7 +315,7 @@ CREATE TABLE wq7x_other (id INT PRIMARY KEY);`)
 	for _, tb := range d.Databases[0].Tables {
 		tables = append(tables, tb.Name)
 	}
-	require.Equal(t, []string{"wq7_options"}, tables, "only the exact prefix is dumped")
+	require.Equal(t, []string{"wq7_options", "wq7_usermeta"}, tables, "only the exact prefix is dumped")
 	files := filepath.Join(dir, "files", strings.TrimPrefix(site, "/"))
 	b, err := os.ReadFile(filepath.Join(files, ".htaccess"))
 	require.NoError(t, err)
@@ -317,5 +325,22 @@ CREATE TABLE wq7x_other (id INT PRIMARY KEY);`)
 	_, err = os.Stat(filepath.Join(files, "wp-content", "debug.log"))
 	require.True(t, os.IsNotExist(err), "*.log excluded")
 	fresh := loadDump(t, filepath.Join(dir, archive.DatabaseEntry(db, "sql")))
-	require.Equal(t, "wq7_options\n", mysqlRoot(t, fresh, "SHOW TABLES"))
+	require.Equal(t, "wq7_options\nwq7_usermeta\n", mysqlRoot(t, fresh, "SHOW TABLES"))
+
+	// With --into, the site's database goes back into a server, here under a
+	// new table prefix (and the rows WordPress keys by it).
+	mysqlRoot(t, "", "GRANT ALL ON `"+db+"%`.* TO '"+user+"'@'%'; GRANT ALL ON `"+db+"%`.* TO '"+user+"'@'localhost';")
+	var dbCred sdk.Credential
+	h.xvJSON(t, tenant, password+"\n", &dbCred, "credential", "create", "--name", "db", "--password-stdin")
+	var target sdk.Source
+	h.xvJSON(t, tenant, "", &target, "source", "create", "--type", "mysql", "--name", "blog-db",
+		"--host", "127.0.0.1", "--user", user, "--database", db, "--credential", dbCred.ID)
+	restored := db + "_wp"
+	t.Cleanup(func() { mysqlRoot(t, "", "DROP DATABASE IF EXISTS "+restored) })
+	r, errOut, code := h.restoreInto(t, tenant, job.SnapshotID, target.ID, "--as", restored, "--create-database",
+		"--table-prefix", "nw_")
+	require.Equalf(t, 0, code, "%s %+v", errOut, r)
+	require.Equal(t, "nw_options\nnw_usermeta\n", mysqlRoot(t, restored, "SHOW TABLES"))
+	require.Equal(t, "nw_user_roles\n", mysqlRoot(t, restored, "SELECT option_name FROM nw_options WHERE option_id = 2"))
+	require.Equal(t, "nw_capabilities\nnickname\n", mysqlRoot(t, restored, "SELECT meta_key FROM nw_usermeta ORDER BY umeta_id"))
 }
