@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"filippo.io/age"
+
 	"github.com/xvault/xvault/agentd/internal/connector"
 	"github.com/xvault/xvault/agentd/internal/storage"
 	"github.com/xvault/xvault/sdk"
@@ -68,7 +70,7 @@ func (a *Agent) restoreDatabases(ctx context.Context, l *lease, p *sdk.RestorePa
 			}
 			return permanentIfDamaged(err)
 		}
-		res, err := a.loadOne(ctx, l, w, ids, p, ld, item)
+		res, err := a.loadOne(ctx, l, w, reopen{ids: ids, sha: p.SnapshotSHA256, identity: identity}, p.Database, ld, item)
 		rep.Databases = append(rep.Databases, res)
 		if err != nil {
 			return err
@@ -124,10 +126,17 @@ func planDatabaseRestore(desc *archive.Descriptor, j *sdk.ClaimedJob, opts *sdk.
 	return plan, nil
 }
 
+// reopen is what a second pass over the artifact needs.
+type reopen struct {
+	ids      storage.SnapshotIDs
+	sha      string
+	identity age.Identity
+}
+
 // loadOne loads the current entry of w as item. A loader asking for the
 // dump a second time (a MySQL --replace) gets it from a second pass over
 // the artifact.
-func (a *Agent) loadOne(ctx context.Context, l *lease, w *snapshotWalk, ids storage.SnapshotIDs, p *sdk.RestorePayload,
+func (a *Agent) loadOne(ctx context.Context, l *lease, w *snapshotWalk, again reopen, opts *sdk.DatabaseRestoreOptions,
 	ld connector.Loader, item restoreItem) (sdk.DatabaseRestoreResult, error) {
 	start := time.Now()
 	res := sdk.DatabaseRestoreResult{Database: item.db.Name, Target: item.target}
@@ -138,22 +147,18 @@ func (a *Agent) loadOne(ctx context.Context, l *lease, w *snapshotWalk, ids stor
 			first = false
 			return io.NopCloser(w), nil
 		}
-		identity, err := a.fetchTenantIdentity(ctx, l.job)
+		w2, err := a.openSnapshotWalk(ctx, l, again.ids, again.sha, again.identity)
 		if err != nil {
 			return nil, err
 		}
-		again, err := a.openSnapshotWalk(ctx, l, ids, p.SnapshotSHA256, identity)
-		if err != nil {
+		if err := w2.skipTo(item.db.File); err != nil {
+			w2.close()
 			return nil, err
 		}
-		if err := again.skipTo(item.db.File); err != nil {
-			again.close()
-			return nil, err
-		}
-		return walkCloser{again}, nil
+		return walkCloser{w2}, nil
 	}
 	out, err := ld.Load(ctx, connector.LoadOptions{Database: item.target, Format: item.db.Format,
-		Create: p.Database.CreateDatabase, Replace: p.Database.Replace, KeepOwners: p.Database.KeepOwners,
+		Create: opts.CreateDatabase, Replace: opts.Replace, KeepOwners: opts.KeepOwners,
 		TablePrefix: item.prefix, Open: open})
 	res.Seconds = roundSeconds(time.Since(start))
 	switch {
