@@ -14,6 +14,7 @@ install:
 
 vet:
 	$(GO) vet ./...
+	$(GO) vet -tags xvbench ./internal/bench
 
 # The full suite: real sshd, PostgreSQL when XV_TEST_POSTGRES_URL is set.
 # Race detection needs cgo, so it runs as a separate, opt-in target.
@@ -27,8 +28,9 @@ test-short:
 	$(GO) test -short -count=1 ./...
 
 # Side-by-side throughput against the shell baseline (see docs/performance.md).
+# The xvbench build tag keeps the bench command out of `go install ./...`.
 bench:
-	$(GO) run ./internal/bench $(BENCH_ARGS)
+	$(GO) run -tags xvbench ./internal/bench $(BENCH_ARGS)
 
 # A short run of every fuzz target.
 FUZZTIME ?= 10s

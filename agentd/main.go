@@ -37,6 +37,7 @@ func main() {
 			&cli.StringFlag{Name: "scratch-mysql-password-file", EnvVars: []string{"XV_SCRATCH_MYSQL_PASSWORD_FILE"}, Usage: "file (mode 0600) holding the --scratch-mysql password"},
 			&cli.StringFlag{Name: "scratch-postgres", EnvVars: []string{"XV_SCRATCH_POSTGRES"}, Usage: "verify jobs load PostgreSQL dumps into throwaway databases here: postgres://USER@HOST:PORT/DB?sslmode=…"},
 			&cli.StringFlag{Name: "scratch-postgres-password-file", EnvVars: []string{"XV_SCRATCH_POSTGRES_PASSWORD_FILE"}, Usage: "file (mode 0600) holding the --scratch-postgres password"},
+			&cli.StringFlag{Name: "metrics-listen", EnvVars: []string{"XV_METRICS_LISTEN"}, Usage: "address serving Prometheus metrics (GET /metrics), e.g. 127.0.0.1:9101; empty (default): none"},
 			&cli.StringFlag{Name: "public-url", EnvVars: []string{"XV_PUBLIC_URL"}, Usage: "base URL of download links, as users reach this agent (default http://{download-listen})"},
 		},
 		Action: run,
@@ -79,6 +80,7 @@ func run(c *cli.Context) error {
 
 		DownloadListen: c.String("download-listen"),
 		PublicURL:      c.String("public-url"),
+		MetricsListen:  c.String("metrics-listen"),
 
 		AllowLoopback: c.Bool("allow-loopback"),
 		AllowPrivate:  c.Bool("allow-private"),

@@ -78,6 +78,8 @@ func serveFlags() []cli.Flag {
 		&cli.DurationFlag{Name: "scheduler-interval", Value: hub.DefaultSchedulerInterval, EnvVars: []string{"XV_SCHEDULER_INTERVAL"},
 			Usage: "how often the scheduler looks for due schedule slots"},
 		&cli.BoolFlag{Name: "migrate", EnvVars: []string{"XV_MIGRATE"}, Usage: "apply pending database migrations at start"},
+		&cli.BoolFlag{Name: "allow-webhook-private", EnvVars: []string{"XV_ALLOW_WEBHOOK_PRIVATE"},
+			Usage: "let webhook URLs reach loopback and private addresses (--dev allows them)"},
 		&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"XV_LOG_LEVEL"}, Usage: "debug, info, warn or error"},
 		&cli.StringFlag{Name: "log-format", Value: "text", EnvVars: []string{"XV_LOG_FORMAT"}, Usage: "text or json"},
 	}
@@ -94,6 +96,7 @@ func runServe(c *cli.Context) error {
 		Version: version, Log: log, Stdout: os.Stdout,
 	}
 	cfg.RetentionInterval, cfg.SchedulerInterval = c.Duration("retention-interval"), c.Duration("scheduler-interval")
+	cfg.AllowWebhookPrivate = c.Bool("allow-webhook-private")
 	if !cfg.Dev {
 		if cfg.Keys, err = hub.LoadKeys(os.Getenv("XV_KEK"), c.String("kek-file")); err != nil {
 			return err

@@ -28,10 +28,17 @@ type HeartbeatRequest struct {
 	RunningJobs int         `json:"running_jobs"`
 	// Capabilities, when set, replace those reported at enrollment.
 	Capabilities []string `json:"capabilities,omitempty"`
+	// Free and total bytes of the storage directory's file system (statfs);
+	// nil when unknown.
+	StorageFreeBytes  *int64 `json:"storage_free_bytes,omitempty"`
+	StorageTotalBytes *int64 `json:"storage_total_bytes,omitempty"`
 }
 
 type HeartbeatResponse struct {
 	ServerTime time.Time `json:"server_time"`
+	// Draining: a platform admin drained this agent; it should claim no new
+	// jobs (the hub hands it none) and finish the running ones.
+	Draining bool `json:"draining,omitempty"`
 }
 
 // ClaimRequest long-polls for one job: the hub answers as soon as a job is

@@ -37,8 +37,11 @@ type Schedule struct {
 	Verify       string     `json:"verify,omitempty"`
 	VerifyEvery  string     `json:"verify_every,omitempty"`
 	NextVerifyAt *time.Time `json:"next_verify_at,omitempty"`
-	CreatedAt    time.Time  `json:"created_at"`
-	UpdatedAt    time.Time  `json:"updated_at"`
+	// AlertAfter is when the source counts as overdue without a completed
+	// snapshot ("36h", normalised); "" = the default, twice the period plus 1 h.
+	AlertAfter string    `json:"alert_after,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
 }
 
 // CreateScheduleRequest: exactly one of Cron and IntervalMinutes. A
@@ -55,6 +58,9 @@ type CreateScheduleRequest struct {
 	RetentionPolicy *RetentionPolicy `json:"retention_policy,omitempty"`
 	Verify          string           `json:"verify,omitempty"` // VerifyDrillLatest or VerifyDrillSample
 	VerifyEvery     string           `json:"verify_every,omitempty"`
+	// AlertAfter ("36h", "2d"; 5m to 365d) overrides the overdue threshold;
+	// "" = twice the schedule's period plus 1 h.
+	AlertAfter string `json:"alert_after,omitempty"`
 }
 
 // UpdateScheduleRequest changes the fields that are set. Setting Cron
@@ -69,6 +75,7 @@ type UpdateScheduleRequest struct {
 	RetentionPolicy *RetentionPolicy `json:"retention_policy,omitempty"`
 	Verify          *string          `json:"verify,omitempty"`
 	VerifyEvery     *string          `json:"verify_every,omitempty"`
+	AlertAfter      *string          `json:"alert_after,omitempty"` // "" = back to the default
 }
 
 // ScheduleListOptions filter ListSchedules.

@@ -136,6 +136,8 @@ type Status struct {
 	Caller   Caller            `json:"caller"`
 	Agents   AgentsSummary     `json:"agents"`
 	Jobs     map[JobStatus]int `json:"jobs"`
+	// Health is fleet health: the sources that need attention (docs/api.md).
+	Health HealthSummary `json:"health"`
 }
 
 // Caller describes the token making a request.
@@ -147,10 +149,15 @@ type Caller struct {
 	AgentID  string    `json:"agent_id,omitempty"`
 }
 
-// AgentsSummary counts agents by liveness.
+// AgentsSummary counts agents by liveness. Online counts every agent seen
+// lately, draining ones included. Items lists them for platform admins
+// (tenants see the counts only).
 type AgentsSummary struct {
-	Total  int `json:"total"`
-	Online int `json:"online"`
+	Total    int     `json:"total"`
+	Online   int     `json:"online"`
+	Offline  int     `json:"offline"`
+	Draining int     `json:"draining"`
+	Items    []Agent `json:"items,omitempty"`
 }
 
 // Tenant is a customer account; its age recipient encrypts all its snapshots.
@@ -376,6 +383,15 @@ type Agent struct {
 	Capabilities    []string    `json:"capabilities"`
 	LastSeenAt      *time.Time  `json:"last_seen_at,omitempty"`
 	CreatedAt       time.Time   `json:"created_at"`
+	// Draining is set by a platform admin (xv agent drain): the agent
+	// claims no new jobs and finishes its running ones.
+	Draining bool `json:"draining"`
+	// RunningJobs is the number of jobs the agent holds (running or finalizing).
+	RunningJobs int `json:"running_jobs"`
+	// Storage of the agent's snapshot directory, from its last heartbeat
+	// (omitted until it reports them).
+	StorageFreeBytes  *int64 `json:"storage_free_bytes,omitempty"`
+	StorageTotalBytes *int64 `json:"storage_total_bytes,omitempty"`
 }
 
 // EnrollmentToken lets agents enroll; platform admins make them.

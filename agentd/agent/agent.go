@@ -13,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/xvault/xvault/agentd/internal/storage"
@@ -47,6 +49,10 @@ type Config struct {
 	PublicURL              string
 	DownloadListenOptional bool
 	CleanupInterval        time.Duration // expired restores, default 1m
+
+	// MetricsListen serves Prometheus metrics (GET /metrics) on this
+	// address; "" (the default) serves none.
+	MetricsListen string
 
 	// Egress: loopback and private addresses are refused unless allowed
 	// (link-local, multicast and unspecified ones always are).
@@ -121,6 +127,11 @@ type Agent struct {
 
 	mu      sync.Mutex
 	running map[string]context.CancelFunc // job id → abort
+	meter   pipelineMeter                 // bytes through jobs, for metrics
+
+	// drained: a platform admin drained this agent (from the last
+	// heartbeat's answer); the claim loop then claims nothing.
+	drained atomic.Bool
 }
 
 // tmpDirName is the state dir's folder of per-job private temp dirs.
@@ -169,6 +180,11 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer stopDownloads()
+	_, stopMetrics, err := a.startMetrics()
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	return a.serve(ctx)
 }
 
@@ -242,6 +258,12 @@ func (a *Agent) serve(ctx context.Context) error {
 func (a *Agent) claimLoop(ctx, jobsCtx context.Context, slots chan struct{}, jobs *sync.WaitGroup) {
 	failures := 0
 	for {
+		if a.drained.Load() { // finish running jobs, claim no new ones
+			if !sleep(ctx, a.cfg.HeartbeatInterval) {
+				return
+			}
+			continue
+		}
 		select {
 		case slots <- struct{}{}:
 		case <-ctx.Done():
@@ -294,10 +316,37 @@ func (a *Agent) heartbeatLoop(ctx context.Context) {
 func (a *Agent) heartbeat(ctx context.Context, status sdk.AgentStatus) {
 	hctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	_, err := a.hub.Heartbeat(hctx, sdk.HeartbeatRequest{Version: Version, Status: status, RunningJobs: a.runningCount(), Capabilities: capabilities()})
-	if err != nil && ctx.Err() == nil {
-		a.log.Warn("heartbeat failed", "status", status, "err", err)
+	req := sdk.HeartbeatRequest{Version: Version, Status: status, RunningJobs: a.runningCount(), Capabilities: capabilities()}
+	if free, total, err := storageSpace(a.cfg.StorageDir); err == nil {
+		req.StorageFreeBytes, req.StorageTotalBytes = &free, &total
+	} else {
+		a.log.Warn("storage space unknown", "dir", a.cfg.StorageDir, "err", err)
 	}
+	resp, err := a.hub.Heartbeat(hctx, req)
+	if err != nil {
+		if ctx.Err() == nil {
+			a.log.Warn("heartbeat failed", "status", status, "err", err)
+		}
+		return
+	}
+	if was := a.drained.Swap(resp.Draining); was != resp.Draining {
+		if resp.Draining {
+			a.log.Info("drained by the hub: claiming no new jobs; running jobs finish", "running", a.runningCount())
+		} else {
+			a.log.Info("undrained by the hub: claiming jobs again")
+		}
+	}
+}
+
+// storageSpace is the free (available to this process) and total bytes of
+// dir's file system.
+func storageSpace(dir string) (free, total int64, err error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return 0, 0, fmt.Errorf("statfs %s: %w", dir, err)
+	}
+	bs := int64(st.Bsize)
+	return int64(st.Bavail) * bs, int64(st.Blocks) * bs, nil
 }
 
 func (a *Agent) runningCount() int {

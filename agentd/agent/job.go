@@ -133,7 +133,9 @@ func (a *Agent) runJob(ctx context.Context, j *sdk.ClaimedJob) {
 	a.mu.Lock()
 	a.running[j.ID] = func() { cancel(context.Canceled) }
 	a.mu.Unlock()
+	a.meter.start(l)
 	defer func() {
+		a.meter.end(l)
 		a.mu.Lock()
 		delete(a.running, j.ID)
 		a.mu.Unlock()

@@ -1,3 +1,5 @@
+//go:build xvbench
+
 package main
 
 // The database row (-modes database): one MariaDB database of about -db-size,

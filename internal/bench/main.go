@@ -1,4 +1,7 @@
-// Command bench is `make bench`: it generates a dataset (cached), serves it
+//go:build xvbench
+
+// Command bench is `make bench` (go run -tags xvbench ./internal/bench; the
+// tag keeps it out of `go install ./...`): it generates a dataset (cached), serves it
 // from a private OpenSSH sshd on loopback and backs it up, from one run,
 // with xVault's real hot path (sftp connector → tar → zstd → age → agentd
 // storage, in a child process measured alone) and with the baseline

@@ -1,3 +1,5 @@
+//go:build xvbench
+
 package main
 
 import (

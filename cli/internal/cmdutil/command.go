@@ -52,7 +52,7 @@ func Args(c *cli.Context, names ...string) ([]string, error) {
 
 // TenantFlag is --tenant on tenant-scoped commands.
 func TenantFlag() cli.Flag {
-	return &cli.StringFlag{Name: "tenant", Usage: "act on tenant `ID` (platform-admin tokens must name one) [$XV_TENANT]"}
+	return &cli.StringFlag{Name: "tenant", Usage: "act on tenant `ID` (platform-admin tokens: needed for lists and creates; an object's id names its own) [$XV_TENANT]"}
 }
 
 // ListFlags are --limit and --cursor, bound to o.

@@ -35,8 +35,12 @@ func (s *Server) renew(ctx context.Context, c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, wrapf(err, "encode progress")
 	}
-	job, err := store.RenewLease(ctx, s.db, store.RenewParams{JobID: c.r.PathValue("id"), AgentID: c.caller.AgentID,
-		Epoch: req.LeaseEpoch, Now: s.now(), Lease: s.cfg.Lease, Progress: progress})
+	var job *store.Job
+	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error { // the renewal and its job.progress event
+		job, err = store.RenewLease(ctx, tx, store.RenewParams{JobID: c.r.PathValue("id"), AgentID: c.caller.AgentID,
+			Epoch: req.LeaseEpoch, Now: s.now(), Lease: s.cfg.Lease, Progress: progress})
+		return err
+	})
 	if err != nil {
 		return 0, nil, wrapf(staleLease(err), "renew lease")
 	}
@@ -281,6 +285,7 @@ func (s *Server) complete(ctx context.Context, c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, wrapf(err, "complete job")
 	}
+	observeCompletion(job, p.Now) // metrics: duration and bytes of the ended attempt
 	if job.Status == store.JobQueued {
 		s.cfg.Waker.Notify(ctx) // re-queued for another attempt
 	}

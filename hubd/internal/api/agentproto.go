@@ -102,15 +102,42 @@ func (s *Server) heartbeat(ctx context.Context, c *call) (int, any, error) {
 	if len(req.Capabilities) > 100 {
 		return 0, nil, fieldError("capabilities", "must list at most 100 entries")
 	}
+	if err := checkStorageFigures(req.StorageFreeBytes, req.StorageTotalBytes); err != nil {
+		return 0, nil, err
+	}
 	var caps []byte
 	if req.Capabilities != nil {
 		caps, _ = json.Marshal(req.Capabilities)
 	}
 	now := s.now()
-	if err := store.TouchAgentCaps(ctx, s.db, c.caller.AgentID, string(req.Status), req.Version, caps, now); err != nil {
-		return 0, nil, wrapf(notFoundAs(err, "agent"), "heartbeat")
+	var after *store.Agent
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		before, a, err := store.RecordHeartbeat(ctx, tx, store.HeartbeatParams{AgentID: c.caller.AgentID,
+			Status: string(req.Status), Version: req.Version, Capabilities: caps, Now: now,
+			StorageFreeBytes: req.StorageFreeBytes, StorageTotalBytes: req.StorageTotalBytes})
+		if err != nil {
+			return notFoundAs(err, "agent")
+		}
+		after = a
+		return s.agentEvent(ctx, tx, before, s.agentOut(a, req.RunningJobs))
+	})
+	if err != nil {
+		return 0, nil, wrapf(err, "heartbeat")
 	}
-	return http.StatusOK, sdk.HeartbeatResponse{ServerTime: now}, nil
+	return http.StatusOK, sdk.HeartbeatResponse{ServerTime: now, Draining: after.Draining}, nil
+}
+
+// checkStorageFigures: storage bytes are not negative, free at most total.
+func checkStorageFigures(free, total *int64) error {
+	switch {
+	case free != nil && *free < 0:
+		return fieldError("storage_free_bytes", "must not be negative")
+	case total != nil && *total < 0:
+		return fieldError("storage_total_bytes", "must not be negative")
+	case free != nil && total != nil && *free > *total:
+		return fieldError("storage_free_bytes", "must not exceed storage_total_bytes")
+	}
+	return nil
 }
 
 const (

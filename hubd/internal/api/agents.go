@@ -2,13 +2,13 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"time"
 
 	"github.com/uptrace/bun"
 
 	"github.com/xvault/xvault/hubd/internal/auth"
+	"github.com/xvault/xvault/hubd/internal/health"
 	"github.com/xvault/xvault/hubd/internal/store"
 	"github.com/xvault/xvault/hubd/internal/validate"
 	"github.com/xvault/xvault/sdk"
@@ -85,7 +85,11 @@ func (s *Server) listAgents(ctx context.Context, c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, wrapf(err, "list agents")
 	}
-	return http.StatusOK, page(rows, next, s.agentOut), nil
+	running, err := store.RunningJobsByAgent(ctx, s.db, "")
+	if err != nil {
+		return 0, nil, wrapf(err, "list agents")
+	}
+	return http.StatusOK, page(rows, next, func(a *store.Agent) sdk.Agent { return s.agentOut(a, running[a.ID]) }), nil
 }
 
 // GET /api/v1/agents/{id}
@@ -94,28 +98,70 @@ func (s *Server) getAgent(ctx context.Context, c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, wrapf(notFoundAs(err, "agent"), "get agent")
 	}
-	return http.StatusOK, s.agentOut(a), nil
+	running, err := store.RunningJobsByAgent(ctx, s.db, a.ID)
+	if err != nil {
+		return 0, nil, wrapf(err, "get agent")
+	}
+	return http.StatusOK, s.agentOut(a, running[a.ID]), nil
+}
+
+// POST /api/v1/agents/{id}/drain: the agent claims no new jobs (its claims
+// return none) and finishes the running ones. Idempotent.
+func (s *Server) drainAgent(ctx context.Context, c *call) (int, any, error) {
+	return s.setDraining(ctx, c, true)
+}
+
+// POST /api/v1/agents/{id}/undrain: the agent claims jobs again.
+func (s *Server) undrainAgent(ctx context.Context, c *call) (int, any, error) {
+	return s.setDraining(ctx, c, false)
+}
+
+// setDraining changes the drain flag, audits it and, when the agent's
+// status changes, raises agent.draining (or agent.online on undrain) in
+// the same transaction.
+func (s *Server) setDraining(ctx context.Context, c *call, draining bool) (int, any, error) {
+	action := map[bool]string{true: "agent.drain", false: "agent.undrain"}[draining]
+	var out sdk.Agent
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		before, after, err := store.SetAgentDraining(ctx, tx, c.r.PathValue("id"), draining, s.now())
+		if err != nil {
+			return notFoundAs(err, "agent")
+		}
+		running, err := store.RunningJobsByAgent(ctx, tx, after.ID)
+		if err != nil {
+			return err
+		}
+		out = s.agentOut(after, running[after.ID])
+		if err := s.agentEvent(ctx, tx, before, out); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, c, auditEntry{Action: action, ObjectType: "agent", ObjectID: after.ID,
+			Details: map[string]any{"was_draining": before.Draining, "running_jobs": out.RunningJobs}})
+	})
+	if err != nil {
+		return 0, nil, wrapf(err, "%s", action)
+	}
+	return http.StatusOK, out, nil
+}
+
+// agentEvent raises agent.online, agent.offline or agent.draining (platform
+// wide: tenant_id NULL) when the agent's status differs from before's now.
+func (s *Server) agentEvent(ctx context.Context, tx bun.IDB, before *store.Agent, after sdk.Agent) error {
+	typ := health.TransitionEvent(s.agentStatus(before), after.Status)
+	if typ == "" {
+		return nil
+	}
+	return store.AddEvent(ctx, tx, &store.Event{Type: typ, ObjectID: after.ID, CreatedAt: s.now()}, after)
 }
 
 // agentStatus is computed on read: an agent not seen for AgentOfflineAfter
-// is offline whatever it last reported.
+// is offline whatever it last reported (health.AgentStatus).
 func (s *Server) agentStatus(a *store.Agent) sdk.AgentStatus {
-	if a.LastSeenAt == nil || s.now().Sub(*a.LastSeenAt) > s.cfg.AgentOfflineAfter {
-		return sdk.AgentOffline
-	}
-	if a.Status == string(sdk.AgentDraining) {
-		return sdk.AgentDraining
-	}
-	return sdk.AgentOnline
+	return health.AgentStatus(a, s.now(), s.cfg.AgentOfflineAfter)
 }
 
-func (s *Server) agentOut(a *store.Agent) sdk.Agent {
-	out := sdk.Agent{ID: a.ID, Name: a.Name, Status: s.agentStatus(a), Version: a.Version, PublicKey: a.PublicKey,
-		StorageBasePath: a.StorageBasePath, Capabilities: []string{}, LastSeenAt: a.LastSeenAt, CreatedAt: a.CreatedAt}
-	if c := rawOrNil(a.Capabilities); c != nil {
-		_ = json.Unmarshal(c, &out.Capabilities) // malformed capabilities read as none
-	}
-	return out
+func (s *Server) agentOut(a *store.Agent, running int) sdk.Agent {
+	return health.AgentOut(a, s.now(), s.cfg.AgentOfflineAfter, running)
 }
 
 func enrollmentOut(t *store.EnrollmentToken) sdk.EnrollmentToken {

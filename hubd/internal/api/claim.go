@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/uptrace/bun"
+
 	"github.com/xvault/xvault/hubd/internal/store"
 	"github.com/xvault/xvault/sdk"
 )
@@ -46,7 +48,17 @@ func (s *Server) tryClaim(ctx context.Context, agentID string, types []string, d
 	job *sdk.ClaimedJob, woken bool, err error) {
 	wake, release := s.cfg.Waker.Subscribe() // before looking, so no wake-up is missed
 	defer release()
-	row, err := store.ClaimJob(ctx, s.db, store.ClaimParams{AgentID: agentID, Types: types, Now: s.now(), Lease: s.cfg.Lease})
+	var row *store.Job
+	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error { // the claim and its job.updated event
+		// A drained agent claims nothing: its claim waits and ends empty. The
+		// flag is read in the claim's transaction (share-locked on PostgreSQL),
+		// so no job is claimed once a drain has committed.
+		if draining, err := store.AgentDraining(ctx, tx, agentID); err != nil || draining {
+			return err
+		}
+		row, err = store.ClaimJob(ctx, tx, store.ClaimParams{AgentID: agentID, Types: types, Now: s.now(), Lease: s.cfg.Lease})
+		return err
+	})
 	if err != nil {
 		return nil, false, wrapf(err, "claim job")
 	}

@@ -18,13 +18,15 @@ type tenantB struct {
 	TokenID, Job, Snapshot, Agent string
 	Restore                       string
 	Schedule                      string
+	Webhook                       string
 }
 
 // isolationCase says how a route must answer tenant A's owner calling it
 // about tenant B's objects. body builds the request body from B's ids.
 type isolationCase struct {
-	want int
-	body func(b *tenantB) any
+	want   int
+	body   func(b *tenantB) any
+	stream bool // an event stream: walked by streamIsolation (events_test.go)
 }
 
 // isolationCases must name every route: a route added without a case
@@ -34,6 +36,7 @@ var isolationCases = map[string]isolationCase{
 	"GET /readyz":                          {want: 200},
 	"GET /metrics":                         {want: 200},
 	"GET /api/v1/status":                   {want: 200},
+	"GET /api/v1/events":                   {want: 200, stream: true},
 	"POST /api/v1/tenants":                 {want: 403, body: func(*tenantB) any { return sdk.CreateTenantRequest{Name: "x"} }},
 	"GET /api/v1/tenants":                  {want: 200},
 	"GET /api/v1/tenants/{id}":             {want: 404},
@@ -66,6 +69,16 @@ var isolationCases = map[string]isolationCase{
 	"GET /api/v1/snapshots/{id}":    {want: 404},
 	"GET /api/v1/audit":             {want: 200},
 
+	// Webhooks: a bad creation has no side effect; B's webhook is not found.
+	"POST /api/v1/webhooks": {want: 400, body: func(*tenantB) any {
+		return sdk.CreateWebhookRequest{URL: "ftp://203.0.113.10/", Events: []string{sdk.EventJobFailed}}
+	}},
+	"GET /api/v1/webhooks":                 {want: 200},
+	"GET /api/v1/webhooks/{id}":            {want: 404},
+	"DELETE /api/v1/webhooks/{id}":         {want: 404},
+	"POST /api/v1/webhooks/{id}/test":      {want: 404},
+	"GET /api/v1/webhooks/{id}/deliveries": {want: 404},
+
 	"POST /api/v1/snapshots/{id}/restore": {want: 404, body: func(*tenantB) any { return sdk.CreateRestoreRequest{} }},
 	"POST /api/v1/snapshots/{id}/verify":  {want: 404},
 	"GET /api/v1/restores":                {want: 200},
@@ -95,6 +108,10 @@ var isolationCases = map[string]isolationCase{
 	"GET /api/v1/agents/enrollment-tokens":  {want: 403},
 	"GET /api/v1/agents":                    {want: 403},
 	"GET /api/v1/agents/{id}":               {want: 403},
+	// Fleet health: draining is the platform's; B's schedule's runs are not found.
+	"POST /api/v1/agents/{id}/drain":   {want: 403},
+	"POST /api/v1/agents/{id}/undrain": {want: 403},
+	"GET /api/v1/schedules/{id}/runs":  {want: 404},
 
 	"POST /api/v1/agent/enroll":                    {want: 401, body: func(*tenantB) any { return sdk.EnrollRequest{Name: "x"} }},
 	"POST /api/v1/agent/heartbeat":                 {want: 403, body: func(*tenantB) any { return sdk.HeartbeatRequest{} }},
@@ -117,6 +134,7 @@ func (b *tenantB) idFor(pattern string) string {
 		"/api/v1/agents/": b.Agent, "/api/v1/agent/jobs/": b.Job,
 		"/api/v1/schedules/": b.Schedule, "/api/v1/admin/retention/run/": b.Source,
 		"/api/v1/restores/": b.Restore, "/api/v1/agent/restores/": b.Restore, "/api/v1/admin/settings/": "max_download_size_mb",
+		"/api/v1/webhooks/": b.Webhook,
 	} {
 		if strings.HasPrefix(pattern, prefix) {
 			return id
@@ -146,13 +164,17 @@ func (e *testEnv) setupTenantB() *tenantB {
 	e.call("POST", "/api/v1/schedules", b.Owner, sdk.CreateScheduleRequest{SourceID: b.Source, Cron: "0 3 * * *",
 		RetentionPolicy: &sdk.RetentionPolicy{KeepLastN: 3}}, 201, &sch)
 	b.Schedule = sch.ID
+	var wh sdk.CreatedWebhook
+	e.call("POST", "/api/v1/webhooks", b.Owner, sdk.CreateWebhookRequest{URL: publicHook,
+		Events: []string{sdk.EventJobFailed}}, 201, &wh)
+	b.Webhook = wh.ID
 	return b
 }
 
 func TestTenantIsolation(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, e *testEnv) {
 		a, b := e.newTenant("alpha"), e.setupTenantB()
-		bIDs := []string{b.ID, b.TokenID, b.Credential, b.Source, b.Job, b.Snapshot, b.Restore, b.Schedule}
+		bIDs := []string{b.ID, b.TokenID, b.Credential, b.Source, b.Job, b.Snapshot, b.Restore, b.Schedule, b.Webhook}
 		before := e.snapshotCounts()
 		for _, rt := range e.srv.Routes() {
 			key := rt.Method + " " + rt.Pattern
@@ -160,6 +182,11 @@ func TestTenantIsolation(t *testing.T) {
 			require.True(t, ok, "route %s (%s) has no tenant isolation case: add one to isolationCases", key, rt.Access)
 			path := strings.Replace(rt.Pattern, "{id}", b.idFor(rt.Pattern), 1)
 			require.NotContains(t, path, "{", "route %s: no id of B for its wildcard", key)
+			if tc.stream {
+				e.streamIsolation(t, path, a, bIDs)
+				e.apiErr(rt.Method, path+"?tenant_id="+b.ID, a.Owner, nil, http.StatusForbidden)
+				continue
+			}
 			var body any
 			if tc.body != nil {
 				body = tc.body(b)
@@ -198,6 +225,8 @@ func (e *testEnv) requireBUntouched(b *tenantB) {
 		require.Nil(e.t, tk.RevokedAt)
 	}
 	e.call("GET", "/api/v1/credentials/"+b.Credential, b.Owner, nil, 200, nil)
+	e.call("GET", "/api/v1/webhooks/"+b.Webhook, b.Owner, nil, 200, nil)
+	require.Zero(e.t, e.count("webhook_deliveries"), "no test delivery was queued for B's webhook")
 }
 
 // TestAgentTokensOpenOnlyAgentRoutes walks every operator route with an

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 
 	"github.com/uptrace/bun"
@@ -120,42 +119,7 @@ func (s *Server) cancelJob(ctx context.Context, c *call) (int, any, error) {
 	return http.StatusOK, jobOut(job), nil
 }
 
-func jobOut(j *store.Job) sdk.Job {
-	out := sdk.Job{
-		ID: j.ID, TenantID: j.TenantID, SourceID: deref(j.SourceID), Type: sdk.JobType(j.Type),
-		Status: sdk.JobStatus(j.Status), Attempt: j.Attempt, MaxAttempts: j.MaxAttempts, AgentID: deref(j.AgentID),
-		TargetAgentID: deref(j.TargetAgentID), SnapshotID: deref(j.SnapshotID), ErrorMessage: deref(j.ErrorMessage),
-		CancelRequested: j.CancelRequested, CreatedAt: j.CreatedAt, StartedAt: j.StartedAt, FinishedAt: j.FinishedAt,
-	}
-	if !j.RunAfter.IsZero() && sdk.JobStatus(j.Status) == sdk.JobQueued {
-		ra := j.RunAfter
-		out.RunAfter = &ra
-	}
-	if p := rawOrNil(j.Progress); p != nil {
-		var prog sdk.Progress
-		if json.Unmarshal(p, &prog) == nil {
-			out.Progress = &prog
-		}
-	}
-	if r := rawOrNil(j.Result); r != nil {
-		switch j.Type {
-		case store.JobTypeTestConnection:
-			var rep sdk.TestReport
-			if json.Unmarshal(r, &rep) == nil {
-				out.Test = &rep
-			}
-		case store.JobTypeVerify:
-			var rep sdk.VerifyReport
-			if json.Unmarshal(r, &rep) == nil {
-				out.Verify = &rep
-			}
-		}
-	}
-	if w := rawOrNil(j.Warnings); w != nil {
-		_ = json.Unmarshal(w, &out.Warnings) // malformed warnings are dropped, not fatal
-	}
-	return out
-}
+func jobOut(j *store.Job) sdk.Job { return store.JobView(j) }
 
 // POST /api/v1/sources/{id}/test: queue a test_connection job, which
 // connects to the source, lists what a backup would take, checks the

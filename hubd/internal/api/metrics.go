@@ -1,14 +1,16 @@
 package api
 
 import (
-	"context"
+	"encoding/json"
 	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	hubmetrics "github.com/xvault/xvault/hubd/internal/metrics"
 	"github.com/xvault/xvault/hubd/internal/store"
+	"github.com/xvault/xvault/sdk"
 )
 
 // metrics are the API's Prometheus series.
@@ -33,7 +35,10 @@ func newMetrics(reg *prometheus.Registry, s *Server) *metrics {
 	// metrics then only go unexported, the API still works.
 	_ = reg.Register(m.requests)
 	_ = reg.Register(m.duration)
-	_ = reg.Register(&jobsCollector{s: s})
+	_ = hubmetrics.Register(reg)
+	_ = reg.Register(hubmetrics.EventSubscribers(s.events.Subscribers))
+	_ = reg.Register(&hubmetrics.StoreCollector{DB: s.db, Log: s.log, Now: s.cfg.Now,
+		AgentOfflineAfter: s.cfg.AgentOfflineAfter})
 	_ = reg.Register(collectors.NewGoCollector())
 	_ = reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -44,22 +49,24 @@ func (m *metrics) observe(method, route string, status int, d time.Duration) {
 	m.duration.WithLabelValues(route, method).Observe(d.Seconds())
 }
 
-// jobsCollector reports jobs by status, counted at scrape time.
-type jobsCollector struct{ s *Server }
-
-var jobsDesc = prometheus.NewDesc("xvault_hub_jobs", "Jobs by status, all tenants.", []string{"status"}, nil)
-
-func (j *jobsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- jobsDesc }
-
-func (j *jobsCollector) Collect(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	counts, err := store.CountJobsByStatus(ctx, j.s.db, "")
-	if err != nil {
-		j.s.log.Warn("metrics: count jobs", "error", err)
+// observeCompletion counts a job attempt that this completion call ended
+// (a repeated, idempotent completion returns the stored job unchanged: its
+// updated_at is older than this call's clock, and it is not counted again).
+func observeCompletion(job *store.Job, now time.Time) {
+	if !job.UpdatedAt.Equal(now) {
 		return
 	}
-	for status, n := range counts {
-		ch <- prometheus.MustNewConstMetric(jobsDesc, prometheus.GaugeValue, float64(n), status)
+	var took time.Duration
+	if job.StartedAt != nil {
+		took = now.Sub(*job.StartedAt)
 	}
+	status := job.Status
+	if status == store.JobQueued {
+		status = store.JobFailed // a failed attempt, queued for the next one
+	}
+	var p sdk.Progress
+	if len(job.Progress) > 0 {
+		_ = json.Unmarshal(job.Progress, &p) // malformed progress counts no bytes
+	}
+	hubmetrics.JobEnded(job.Type, status, took, p.BytesRead, p.BytesWritten)
 }

@@ -114,10 +114,26 @@ func (s *Server) Routes() []Route {
 
 		{Method: get, Pattern: "/api/v1/audit", Access: AccessTenantRead, PlatformWide: true, handle: s.listAudit},
 
+		// Events (issue 11): the live event stream (SSE).
+		{Method: get, Pattern: "/api/v1/events", Access: AccessTenantRead, PlatformWide: true, handle: s.streamEvents},
+
+		// Webhooks (issue 11): owner/admin only, since a webhook URL may itself be a capability.
+		{Method: post, Pattern: "/api/v1/webhooks", Access: AccessTenantWrite, handle: s.createWebhook},
+		{Method: get, Pattern: "/api/v1/webhooks", Access: AccessTenantWrite, handle: s.listWebhooks},
+		{Method: get, Pattern: "/api/v1/webhooks/{id}", Access: AccessTenantWrite, handle: s.getWebhook},
+		{Method: del, Pattern: "/api/v1/webhooks/{id}", Access: AccessTenantWrite, handle: s.deleteWebhook},
+		{Method: post, Pattern: "/api/v1/webhooks/{id}/test", Access: AccessTenantWrite, handle: s.testWebhook},
+		{Method: get, Pattern: "/api/v1/webhooks/{id}/deliveries", Access: AccessTenantWrite, handle: s.listWebhookDeliveries},
+
 		{Method: post, Pattern: "/api/v1/agents/enrollment-tokens", Access: AccessPlatform, handle: s.createEnrollmentToken},
 		{Method: get, Pattern: "/api/v1/agents/enrollment-tokens", Access: AccessPlatform, handle: s.listEnrollmentTokens},
 		{Method: get, Pattern: "/api/v1/agents", Access: AccessPlatform, handle: s.listAgents},
 		{Method: get, Pattern: "/api/v1/agents/{id}", Access: AccessPlatform, handle: s.getAgent},
+
+		// Fleet health (issue 11): drain/undrain agents, a schedule's run history.
+		{Method: post, Pattern: "/api/v1/agents/{id}/drain", Access: AccessPlatform, handle: s.drainAgent},
+		{Method: post, Pattern: "/api/v1/agents/{id}/undrain", Access: AccessPlatform, handle: s.undrainAgent},
+		{Method: get, Pattern: "/api/v1/schedules/{id}/runs", Access: AccessTenantRead, handle: s.listScheduleRuns},
 
 		{Method: post, Pattern: "/api/v1/agent/enroll", Access: AccessEnroll, handle: s.enroll},
 		{Method: post, Pattern: "/api/v1/agent/heartbeat", Access: AccessAgent, handle: s.heartbeat},

@@ -8,6 +8,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/xvault/xvault/hubd/internal/health"
 	"github.com/xvault/xvault/hubd/internal/retention"
 	"github.com/xvault/xvault/hubd/internal/schedule"
 	"github.com/xvault/xvault/hubd/internal/store"
@@ -35,6 +36,7 @@ func (s *Server) createSchedule(ctx context.Context, c *call) (int, any, error) 
 	}
 	spec := checkSchedule(f, sch, req.RetentionPolicy)
 	setDrill(sch, req.Verify, schedule.CheckVerify(f, req.Verify, req.VerifyEvery), now)
+	sch.AlertAfterMin = checkAlertAfter(f, req.AlertAfter)
 	if len(f) > 0 {
 		return 0, nil, sdk.FieldErrors(f)
 	}
@@ -52,7 +54,8 @@ func (s *Server) createSchedule(ctx context.Context, c *call) (int, any, error) 
 		return s.audit(ctx, tx, c, auditEntry{TenantID: c.tenantID, Action: "schedule.create", ObjectType: "schedule",
 			ObjectID: sch.ID, Details: map[string]any{"source_id": sch.SourceID, "cron": deref(sch.Cron),
 				"interval_minutes": sch.IntervalMinutes, "timezone": sch.Timezone, "verify": deref(sch.VerifyMode),
-				"verify_every": schedule.FormatVerifyEvery(sch.VerifyEveryMin)}})
+				"verify_every": schedule.FormatVerifyEvery(sch.VerifyEveryMin),
+				"alert_after":  health.FormatAlertAfter(sch.AlertAfterMin)}})
 	})
 	if err != nil {
 		return 0, nil, wrapf(err, "create schedule")
@@ -105,6 +108,20 @@ func mergeDrill(f validate.Fields, sch *store.Schedule, req *sdk.UpdateScheduleR
 	}
 	setDrill(sch, mode, minutes, now)
 	return changed
+}
+
+// checkAlertAfter validates an alert_after into f and returns it in
+// minutes; nil for "" (the default: twice the period plus 1 h).
+func checkAlertAfter(f validate.Fields, s string) *int {
+	if s == "" {
+		return nil
+	}
+	minutes, err := health.ParseAlertAfter(s)
+	if err != nil {
+		f.Add("alert_after", err.Error())
+		return nil
+	}
+	return &minutes
 }
 
 func setTiming(sch *store.Schedule, cron string, interval int) {
@@ -201,6 +218,9 @@ func (s *Server) updateSchedule(ctx context.Context, c *call) (int, any, error) 
 		spec := checkSchedule(f, sch, req.RetentionPolicy)
 		now := s.now()
 		changed = append(changed, mergeDrill(f, sch, &req, now)...)
+		if req.AlertAfter != nil {
+			sch.AlertAfterMin, changed = checkAlertAfter(f, *req.AlertAfter), append(changed, "alert_after")
+		}
 		if len(f) > 0 {
 			return sdk.FieldErrors(f)
 		}
@@ -256,6 +276,39 @@ func mergeSchedule(sch *store.Schedule, req *sdk.UpdateScheduleRequest) []string
 	return changed
 }
 
+// GET /api/v1/schedules/{id}/runs: the schedule's slots, newest first:
+// fired (a backup queued) or skipped, and why.
+func (s *Server) listScheduleRuns(ctx context.Context, c *call) (int, any, error) {
+	lp, err := listParams(c)
+	if err != nil {
+		return 0, nil, err
+	}
+	id := c.r.PathValue("id")
+	if _, err := store.GetSchedule(ctx, s.db, c.tenantID, id); err != nil {
+		return 0, nil, wrapf(notFoundAs(err, "schedule"), "list schedule runs")
+	}
+	rows, next, err := store.PageScheduleRuns(ctx, s.db, c.tenantID, id, lp)
+	if err != nil {
+		return 0, nil, wrapf(err, "list schedule runs")
+	}
+	return http.StatusOK, page(rows, next, scheduleRunOut), nil
+}
+
+func scheduleRunOut(r *store.ScheduleRun) sdk.ScheduleRun {
+	out := sdk.ScheduleRun{ID: r.ID, ScheduleID: r.ScheduleID, TenantID: r.TenantID, Slot: r.Slot,
+		Outcome: r.Outcome, Fired: r.Outcome == store.SlotQueued, JobID: deref(r.JobID), CreatedAt: r.CreatedAt}
+	switch r.Outcome {
+	case store.SlotSkippedActive:
+		out.Reason = "the source already had an active backup"
+		if out.JobID != "" {
+			out.Reason += " (job " + out.JobID + ")"
+		}
+	case store.SlotSkippedDisabled:
+		out.Reason = "the source is disabled"
+	}
+	return out
+}
+
 // DELETE /api/v1/schedules/{id}: the source's retention policy stays.
 func (s *Server) deleteSchedule(ctx context.Context, c *call) (int, any, error) {
 	id := c.r.PathValue("id")
@@ -282,6 +335,7 @@ func scheduleOut(s *store.Schedule) sdk.Schedule {
 	if s.VerifyMode != nil {
 		out.Verify, out.VerifyEvery, out.NextVerifyAt = *s.VerifyMode, schedule.FormatVerifyEvery(s.VerifyEveryMin), s.NextVerifyAt
 	}
+	out.AlertAfter = health.FormatAlertAfter(s.AlertAfterMin)
 	if p, f := retention.DecodePolicy(s.RetentionPolicy); f == nil && !p.IsEmpty() {
 		out.RetentionPolicy = &p
 	}

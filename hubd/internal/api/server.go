@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/xvault/xvault/hubd/internal/auth"
+	"github.com/xvault/xvault/hubd/internal/events"
 	"github.com/xvault/xvault/hubd/internal/retention"
 	"github.com/xvault/xvault/hubd/internal/store"
 )
@@ -59,6 +60,12 @@ type Config struct {
 	// Retention applies retention policies (on demand, previews, and after
 	// each successful backup); default a runner that is not started.
 	Retention RetentionRunner
+	// Events fans the event log out to GET /api/v1/events; default a
+	// broker on DB (it runs while someone is subscribed).
+	Events *events.Broker
+	// AllowWebhookPrivate lets webhook URLs resolve to loopback and private
+	// addresses (hubd --allow-webhook-private; --dev).
+	AllowWebhookPrivate bool
 }
 
 // Server is the hub's HTTP API.
@@ -74,6 +81,7 @@ type Server struct {
 	stopping chan struct{} // closed by BeginShutdown: long polls return
 
 	retention RetentionRunner // Config.Retention or a runner that is not started
+	events    *events.Broker  // Config.Events or a broker on DB
 }
 
 // New builds the API server and its router.
@@ -106,6 +114,10 @@ func New(cfg Config) *Server {
 		r := retention.NewRunner(cfg.DB, cfg.Waker, cfg.Log)
 		r.Now = cfg.Now
 		s.retention = r
+	}
+	s.events = cfg.Events
+	if s.events == nil {
+		s.events = &events.Broker{DB: cfg.DB, Log: cfg.Log}
 	}
 	s.metrics = newMetrics(cfg.Registry, s)
 	s.mux = http.NewServeMux()

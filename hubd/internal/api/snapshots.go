@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 
 	"github.com/xvault/xvault/hubd/internal/store"
@@ -41,19 +40,4 @@ func (s *Server) getSnapshot(ctx context.Context, c *call) (int, any, error) {
 	return http.StatusOK, snapshotOut(snap), nil
 }
 
-func snapshotOut(s *store.Snapshot) sdk.Snapshot {
-	out := sdk.Snapshot{
-		ID: s.ID, TenantID: s.TenantID, SourceID: s.SourceID, JobID: s.JobID, Status: sdk.SnapshotStatus(s.Status),
-		SizeBytes: s.SizeBytes, PlainBytes: s.PlainBytes, SHA256: s.SHA256, FileCount: s.FileCount,
-		StorageBackend: s.StorageBackend, AgentID: s.AgentID, LocalPath: s.LocalPath, Recipient: s.Recipient,
-		Manifest: rawOrNil(s.ManifestJSON), StartedAt: s.StartedAt, FinishedAt: s.FinishedAt, CreatedAt: s.CreatedAt,
-		VerifiedAt: s.VerifiedAt, VerifyStatus: sdk.VerifyStatus(deref(s.VerifyStatus)),
-	}
-	if r := rawOrNil(s.VerifyReport); r != nil {
-		var rep sdk.VerifyReport
-		if json.Unmarshal(r, &rep) == nil {
-			out.VerifyReport = &rep
-		}
-	}
-	return out
-}
+func snapshotOut(s *store.Snapshot) sdk.Snapshot { return store.SnapshotView(s) }

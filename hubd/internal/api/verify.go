@@ -99,6 +99,9 @@ func (s *Server) recordVerifyEnd(ctx context.Context, tx bun.IDB, c *call, job *
 		return wrapf(err, "encode verify report")
 	}
 	err = store.RecordVerify(ctx, tx, job.TenantID, *job.SnapshotID, string(rep.Status), b, s.now())
+	if err == nil {
+		err = s.snapshotVerifiedEvent(ctx, tx, job)
+	}
 	if err := ignoreNotFound(err); err != nil {
 		return err
 	}
@@ -108,6 +111,16 @@ func (s *Server) recordVerifyEnd(ctx context.Context, tx bun.IDB, c *call, job *
 	}
 	return s.audit(ctx, tx, c, auditEntry{TenantID: job.TenantID, Action: action, ObjectType: "snapshot",
 		ObjectID: *job.SnapshotID, Details: map[string]any{"job_id": job.ID, "status": rep.Status, "message": rep.Message}})
+}
+
+// snapshotVerifiedEvent records snapshot.verified with the snapshot as it
+// is after its verdict was stored.
+func (s *Server) snapshotVerifiedEvent(ctx context.Context, tx bun.IDB, job *store.Job) error {
+	snap, err := store.GetSnapshot(ctx, tx, job.TenantID, *job.SnapshotID)
+	if err != nil {
+		return err
+	}
+	return store.SnapshotEvent(ctx, tx, sdk.EventSnapshotVerified, snap, s.now())
 }
 
 // ignoreNotFound turns a store.ErrNotFound into nil: the row vanished

@@ -52,13 +52,18 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // wrap turns a route into an http.Handler: authenticate and authorize,
-// run the handler, write its answer, then log and count the request.
+// run the handler, write its answer, then log and count the request. A
+// streaming handler (GET /api/v1/events) writes the response itself and
+// returns status 0.
 func (s *Server) wrap(rt Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
 		c := &call{w: sw, r: r, route: &rt}
 		status, body, err := s.serve(r.Context(), c)
+		if err == nil && r.Method != http.MethodGet {
+			s.events.Notify() // a change committed; its events go out now, not at the next poll
+		}
 		switch {
 		case err != nil:
 			s.writeError(c, err)
@@ -124,9 +129,17 @@ func (s *Server) resolveTenant(ctx context.Context, c *call, write bool) error {
 	case named == "" && c.route.PlatformWide && !write:
 		return nil
 	case named == "":
-		return &sdk.Error{Code: sdk.CodeInvalidArgument,
-			Message: "platform admin tokens must name a tenant; hint: add ?tenant_id=ID (xv --tenant ID)",
-			Fields:  map[string]string{"tenant_id": "is required"}}
+		// A platform admin acting on one object by id: the object names its tenant.
+		id, ok, err := s.objectTenant(ctx, c)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return &sdk.Error{Code: sdk.CodeInvalidArgument,
+				Message: "platform admin tokens must name a tenant; hint: add ?tenant_id=ID (xv --tenant ID)",
+				Fields:  map[string]string{"tenant_id": "is required"}}
+		}
+		c.tenantID = id
 	default:
 		if _, err := s.tenant(ctx, named); err != nil {
 			return err

@@ -48,6 +48,9 @@ type Config struct {
 	// Migrate applies pending migrations at start; otherwise a schema that
 	// is behind refuses to start. Dev mode always migrates.
 	Migrate bool
+	// AllowWebhookPrivate lets webhooks go to loopback and private addresses
+	// (--allow-webhook-private); dev mode always allows them.
+	AllowWebhookPrivate bool
 
 	// Dev runs self-contained from DataDir: SQLite, a generated KEK, and a
 	// platform admin token kept in DataDir/admin-token.

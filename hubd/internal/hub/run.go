@@ -9,10 +9,14 @@ import (
 	"time"
 
 	"github.com/xvault/xvault/hubd/internal/api"
+	"github.com/xvault/xvault/hubd/internal/events"
+	"github.com/xvault/xvault/hubd/internal/health"
+	"github.com/xvault/xvault/hubd/internal/metrics"
 	"github.com/xvault/xvault/hubd/internal/queue"
 	"github.com/xvault/xvault/hubd/internal/retention"
 	"github.com/xvault/xvault/hubd/internal/schedule"
 	"github.com/xvault/xvault/hubd/internal/store"
+	"github.com/xvault/xvault/hubd/internal/webhook"
 )
 
 // Run runs the hub until ctx is canceled, then shuts down gracefully: it
@@ -93,12 +97,20 @@ func serve(ctx context.Context, cfg Config, db *store.DB, ln net.Listener, admin
 	go func() { _ = notifier.Listen(ctx) }()
 	retainer := retention.NewRunner(db, notifier, cfg.Log)
 	retainer.Interval = cfg.RetentionInterval
+	broker := &events.Broker{DB: db, Log: cfg.Log} // tails the event log for GET /api/v1/events
 	apiSrv := api.New(api.Config{DB: db, Keys: cfg.Keys, Waker: notifier, Log: cfg.Log, Version: cfg.Version,
-		Lease: cfg.Lease, Backoff: queue.Backoff, Retention: retainer})
+		Lease: cfg.Lease, Backoff: queue.Backoff, Retention: retainer, Events: broker,
+		AllowWebhookPrivate: cfg.AllowWebhookPrivate || cfg.Dev})
+	// No WriteTimeout: it would cut every event stream; the stream sets a
+	// deadline per write instead (http.ResponseController).
 	httpSrv := &http.Server{Handler: apiSrv.Handler(), ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout: 2 * time.Minute}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpSrv.Serve(ln) }()
+
+	pruner := &events.Pruner{DB: db, Log: cfg.Log} // keeps the event log's durable window bounded
+	pruner.Start(ctx)
+	defer pruner.Stop()
 
 	rescuer := queue.NewRescuer(db, notifier, cfg.Log)
 	rescuer.Backoff = queue.Backoff
@@ -110,6 +122,14 @@ func serve(ctx context.Context, cfg Config, db *store.DB, ln net.Listener, admin
 	defer scheduler.Stop()
 	retainer.Start(ctx)
 	defer retainer.Stop()
+	monitor := &health.Monitor{DB: db, Log: cfg.Log} // agents going offline, overdue sources
+	monitor.Start(ctx)
+	defer monitor.Stop()
+	// Webhooks: fans events out and sends them in its own goroutines.
+	hooks := &webhook.Dispatcher{DB: db, Keys: cfg.Keys, Log: cfg.Log,
+		Policy: webhook.Policy{AllowPrivate: cfg.AllowWebhookPrivate || cfg.Dev}, Outcome: metrics.WebhookDelivery}
+	hooks.Start(ctx)
+	defer hooks.Stop()
 
 	hubURL := "http://" + ln.Addr().String()
 	cfg.Log.Info("hub listening", "url", hubURL, "database", db.DialectName, "version", cfg.Version,

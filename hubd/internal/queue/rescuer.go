@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/xvault/xvault/hubd/internal/metrics"
 	"github.com/xvault/xvault/hubd/internal/store"
 )
 
@@ -80,6 +81,7 @@ func (r *Rescuer) report(ctx context.Context, jobs []store.Job) {
 	requeued := false
 	for _, j := range jobs {
 		requeued = requeued || j.Status == store.JobQueued
+		metrics.LeaseRescued(j.Status)
 		log.InfoContext(ctx, "lease expired", "job_id", j.ID, "tenant_id", j.TenantID,
 			"status", j.Status, "attempt", j.Attempt, "max_attempts", j.MaxAttempts)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/xvault/xvault/hubd/internal/metrics"
 	"github.com/xvault/xvault/hubd/internal/queue"
 	"github.com/xvault/xvault/hubd/internal/store"
 	"github.com/xvault/xvault/sdk"
@@ -189,6 +190,7 @@ func (r *Runner) RunSource(ctx context.Context, tenantID, sourceID string) (*sdk
 		}
 		if created {
 			res.JobsEnqueued++
+			metrics.RetentionDeletion()
 		}
 	}
 	if res.JobsEnqueued > 0 {

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+
+	"github.com/xvault/xvault/sdk"
 )
 
 type CompleteParams struct {
@@ -36,6 +38,10 @@ type CompleteParams struct {
 // with the stored row. A completed delete_snapshot job deletes the snapshot
 // record it targeted. A failed job whose cancel was requested ends canceled.
 // An unknown status is ErrInvalidArgument; an unknown job ErrNotFound.
+//
+// Events, in the same transaction: job.updated (and job.failed when it ended
+// failed), snapshot.created for the new snapshot, snapshot.deleted for the
+// record a delete job removed. An idempotent repeat records nothing.
 func CompleteJob(ctx context.Context, db bun.IDB, p CompleteParams) (*Job, error) {
 	switch p.Status {
 	case JobCompleted, JobFailed, JobCanceled:
@@ -95,6 +101,7 @@ func loadStoredSnapshot(ctx context.Context, db bun.IDB, j *Job, dst *Snapshot) 
 // finishJob applies the completion to a job held by the caller.
 func finishJob(ctx context.Context, db bun.IDB, j *Job, p CompleteParams, now time.Time) (*Job, error) {
 	var q *bun.UpdateQuery
+	var deleted *Snapshot
 	switch p.Status {
 	case JobFailed:
 		q = endAttempt(db, j, now, p.ErrorMessage, p.Permanent, p.Backoff)
@@ -106,7 +113,8 @@ func finishJob(ctx context.Context, db bun.IDB, j *Job, p CompleteParams, now ti
 			q = q.Set("error_message = ?", p.ErrorMessage)
 		}
 	default:
-		if err := recordResult(ctx, db, j, p, now); err != nil {
+		var err error
+		if deleted, err = recordResult(ctx, db, j, p, now); err != nil {
 			return nil, err
 		}
 		q = db.NewUpdate().Model((*Job)(nil)).
@@ -121,22 +129,47 @@ func finishJob(ctx context.Context, db bun.IDB, j *Job, p CompleteParams, now ti
 	if err := fenced(q, j.ID, p.AgentID, p.Epoch).Returning("*").Scan(ctx, out); err != nil {
 		return nil, mapErr("complete job "+j.ID, err)
 	}
+	if err := jobEvent(ctx, db, sdk.EventJobUpdated, out, now); err != nil {
+		return nil, err
+	}
+	switch {
+	case j.Type == JobTypeBackup && out.Status == JobCompleted && p.Snapshot != nil:
+		return out, SnapshotEvent(ctx, db, sdk.EventSnapshotCreated, p.Snapshot, now)
+	case deleted != nil:
+		return out, SnapshotEvent(ctx, db, sdk.EventSnapshotDeleted, deleted, now)
+	}
 	return out, nil
 }
 
 // recordResult writes what a completed job produced: the snapshot row of a
-// backup, the removal of the snapshot row of a delete_snapshot job.
-func recordResult(ctx context.Context, db bun.IDB, j *Job, p CompleteParams, now time.Time) error {
+// backup, the removal of the snapshot row of a delete_snapshot job (then
+// it returns the snapshot as it was, for snapshot.deleted).
+func recordResult(ctx context.Context, db bun.IDB, j *Job, p CompleteParams, now time.Time) (*Snapshot, error) {
 	switch {
 	case j.Type == JobTypeBackup && p.Snapshot != nil:
-		return insertJobSnapshot(ctx, db, j, p.Snapshot, p.AgentID, now)
+		return nil, insertJobSnapshot(ctx, db, j, p.Snapshot, p.AgentID, now)
 	case j.Type == JobTypeDeleteSnapshot && j.SnapshotID != nil:
-		err := DeleteSnapshot(ctx, db, j.TenantID, *j.SnapshotID)
-		if err != nil && !isNotFound(err) {
-			return fmt.Errorf("complete delete job %s: %w", j.ID, err)
-		}
+		return deleteJobSnapshot(ctx, db, j)
 	}
-	return nil
+	return nil, nil
+}
+
+// deleteJobSnapshot removes the snapshot record a delete_snapshot job
+// targeted and returns it as it was (nil when it was already gone).
+func deleteJobSnapshot(ctx context.Context, db bun.IDB, j *Job) (*Snapshot, error) {
+	snap, err := GetSnapshot(ctx, db, j.TenantID, *j.SnapshotID)
+	if isNotFound(err) {
+		return nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("complete delete job %s: %w", j.ID, err)
+	}
+	err = DeleteSnapshot(ctx, db, j.TenantID, snap.ID)
+	if isNotFound(err) {
+		return nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("complete delete job %s: %w", j.ID, err)
+	}
+	return snap, nil
 }
 
 func insertJobSnapshot(ctx context.Context, db bun.IDB, j *Job, s *Snapshot, agentID string, now time.Time) error {

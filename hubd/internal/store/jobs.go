@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+
+	"github.com/xvault/xvault/sdk"
 )
 
 // Job statuses and types as stored.
@@ -73,7 +75,7 @@ func EnqueueBackup(ctx context.Context, db bun.IDB, j *Job) (job *Job, created b
 			return nil, false, mapErr("enqueue backup", err)
 		}
 		if n, _ := res.RowsAffected(); n == 1 {
-			return j, true, nil
+			return j, true, jobEvent(ctx, db, sdk.EventJobCreated, j, j.CreatedAt)
 		}
 		active := new(Job)
 		err = db.NewSelect().Model(active).
@@ -98,7 +100,7 @@ func EnqueueJob(ctx context.Context, db bun.IDB, j *Job) error {
 	if _, err := db.NewInsert().Model(j).Exec(ctx); err != nil {
 		return mapErr("enqueue job", err)
 	}
-	return nil
+	return jobEvent(ctx, db, sdk.EventJobCreated, j, j.CreatedAt)
 }
 
 // GetJob returns a job of the tenant; ErrNotFound otherwise.
@@ -138,6 +140,7 @@ func ListJobs(ctx context.Context, db bun.IDB, tenantID string, p JobListParams)
 }
 
 // CancelJob sets cancel_requested on an active job; a queued job is canceled at once.
+// Either change is recorded as job.updated (run it in a transaction).
 // Canceling a canceled job returns it unchanged; a completed or failed job
 // is ErrConflict; another tenant's job is ErrNotFound.
 func CancelJob(ctx context.Context, db bun.IDB, tenantID, id string, now time.Time) (*Job, error) {
@@ -148,7 +151,7 @@ func CancelJob(ctx context.Context, db bun.IDB, tenantID, id string, now time.Ti
 		Where("id = ?", id).Where("tenant_id = ?", tenantID).Where("status = ?", JobQueued).
 		Returning("*").Scan(ctx)
 	if err == nil {
-		return j, nil
+		return j, jobEvent(ctx, db, sdk.EventJobUpdated, j, now)
 	}
 	if !isNoRows(err) {
 		return nil, mapErr("cancel queued job", err)
@@ -157,9 +160,10 @@ func CancelJob(ctx context.Context, db bun.IDB, tenantID, id string, now time.Ti
 		Set("cancel_requested = ?", true).Set("updated_at = ?", now).
 		Where("id = ?", id).Where("tenant_id = ?", tenantID).
 		Where("status IN (?)", bun.In(leasedStatuses)).
+		Where("cancel_requested = ?", false).
 		Returning("*").Scan(ctx)
 	if err == nil {
-		return j, nil
+		return j, jobEvent(ctx, db, sdk.EventJobUpdated, j, now)
 	}
 	if !isNoRows(err) {
 		return nil, mapErr("request job cancel", err)
@@ -168,8 +172,8 @@ func CancelJob(ctx context.Context, db bun.IDB, tenantID, id string, now time.Ti
 	if err != nil {
 		return nil, fmt.Errorf("cancel job: %w", err)
 	}
-	if j.Status == JobCanceled {
-		return j, nil
+	if j.Status == JobCanceled || (j.CancelRequested && (j.Status == JobRunning || j.Status == JobFinalizing)) {
+		return j, nil // already canceled or asked to: nothing changes, no event
 	}
 	return nil, fmt.Errorf("cancel job: %w: job already %s", ErrConflict, j.Status)
 }

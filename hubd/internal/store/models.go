@@ -84,6 +84,7 @@ type Source struct {
 	Config             json.RawMessage `bun:"config,type:jsonb"`
 	CredentialID       *string         `bun:"credential_id"`
 	HostKeyFingerprint *string         `bun:"host_key_fingerprint"`
+	OverdueRaisedAt    *time.Time      `bun:"overdue_raised_at"` // last source.overdue event (hubd/internal/health)
 	CreatedAt          time.Time       `bun:"created_at"`
 	UpdatedAt          time.Time       `bun:"updated_at"`
 }
@@ -103,6 +104,7 @@ type Schedule struct {
 	VerifyMode      *string         `bun:"verify_mode"` // latest, sample; nil = no verify drills
 	VerifyEveryMin  *int            `bun:"verify_every_minutes"`
 	NextVerifyAt    *time.Time      `bun:"next_verify_at"`
+	AlertAfterMin   *int            `bun:"alert_after_minutes"` // nil: twice the period plus 1 h
 	CreatedAt       time.Time       `bun:"created_at"`
 	UpdatedAt       time.Time       `bun:"updated_at"`
 }
@@ -117,8 +119,12 @@ type Agent struct {
 	Capabilities    json.RawMessage `bun:"capabilities,type:jsonb"`
 	StorageBasePath string          `bun:"storage_base_path"`
 	LastSeenAt      *time.Time      `bun:"last_seen_at"`
-	CreatedAt       time.Time       `bun:"created_at"`
-	UpdatedAt       time.Time       `bun:"updated_at"`
+	// Draining (set by a platform admin): the agent claims no new jobs.
+	Draining          bool      `bun:"draining"`
+	StorageFreeBytes  *int64    `bun:"storage_free_bytes"` // from heartbeats; nil = never reported
+	StorageTotalBytes *int64    `bun:"storage_total_bytes"`
+	CreatedAt         time.Time `bun:"created_at"`
+	UpdatedAt         time.Time `bun:"updated_at"`
 }
 
 type Job struct {

@@ -10,6 +10,8 @@ import (
 
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect"
+
+	"github.com/xvault/xvault/sdk"
 )
 
 // DefaultLease is the lease a claim or renewal grants when the caller passes 0.
@@ -85,6 +87,9 @@ func ClaimJob(ctx context.Context, db bun.IDB, p ClaimParams) (*Job, error) {
 	if err != nil {
 		return nil, mapErr("claim job", err)
 	}
+	if err := jobEvent(ctx, db, sdk.EventJobUpdated, j, now); err != nil {
+		return nil, err
+	}
 	return j, nil
 }
 
@@ -101,11 +106,23 @@ type RenewParams struct {
 // running under (agent, epoch). Returns the job after the update, whose
 // CancelRequested tells the agent to stop. A lease that expired but was not
 // yet rescued can still be renewed (the holder is evidently alive).
+//
+// It records job.updated when the job moves to finalizing, else job.progress
+// when progress was given and no job.progress of this job was recorded in
+// the last ProgressEventEvery (run it in a transaction).
 func RenewLease(ctx context.Context, db bun.IDB, p RenewParams) (*Job, error) {
 	now := nowOr(p.Now)
 	lease := p.Lease
 	if lease <= 0 {
 		lease = DefaultLease
+	}
+	wasRunning := false
+	if p.Finalizing {
+		n, err := db.NewSelect().Model((*Job)(nil)).Where("id = ?", p.JobID).Where("status = ?", JobRunning).Count(ctx)
+		if err != nil {
+			return nil, mapErr("renew lease: load job", err)
+		}
+		wasRunning = n == 1
 	}
 	j := new(Job)
 	q := db.NewUpdate().Model(j).
@@ -122,7 +139,36 @@ func RenewLease(ctx context.Context, db bun.IDB, p RenewParams) (*Job, error) {
 	if err != nil {
 		return nil, mapErr("renew lease", err)
 	}
+	if err := renewEvent(ctx, db, j, wasRunning, p.Progress != nil, now); err != nil {
+		return nil, err
+	}
 	return j, nil
+}
+
+// ProgressEventEvery is the least time between two job.progress events of a job.
+const ProgressEventEvery = time.Second
+
+// renewEvent records what a renewal changed: a status change always, new
+// progress at most once per ProgressEventEvery per job. The last progress
+// event is looked up in the log itself, so hub replicas agree.
+func renewEvent(ctx context.Context, db bun.IDB, j *Job, statusChanged, progressed bool, now time.Time) error {
+	if statusChanged {
+		return jobEvent(ctx, db, sdk.EventJobUpdated, j, now)
+	}
+	if !progressed {
+		return nil
+	}
+	recent, err := db.NewSelect().Model((*Event)(nil)).
+		Where("created_at > ?", now.Add(-ProgressEventEvery)).
+		Where("object_id = ?", j.ID).Where("type = ?", sdk.EventJobProgress).
+		Exists(ctx)
+	if err != nil {
+		return mapErr("renew lease: last progress event", err)
+	}
+	if recent {
+		return nil
+	}
+	return jobEvent(ctx, db, sdk.EventJobProgress, j, now)
 }
 
 // fenced restricts an update to the job held by (agent, epoch).
@@ -161,7 +207,8 @@ type RescueParams struct {
 
 // RescueExpired re-queues running jobs whose lease expired (attempt <
 // max_attempts, run_after = now + backoff) and fails the others ("lease
-// expired after N attempts"). Returns the affected jobs. A job whose cancel
+// expired after N attempts"). Returns the affected jobs, each changed with
+// its job.updated event in one transaction. A job whose cancel
 // was requested is canceled instead. Each update is fenced by the epoch it
 // read, so concurrent rescuers (hub replicas) never double-handle a job.
 func RescueExpired(ctx context.Context, db bun.IDB, p RescueParams) ([]Job, error) {
@@ -187,12 +234,18 @@ func RescueExpired(ctx context.Context, db bun.IDB, p RescueParams) ([]Job, erro
 			msg = fmt.Sprintf("lease expired after %d attempts", j.Attempt)
 		}
 		done := new(Job)
-		err := endAttempt(db, j, now, msg, false, p.Backoff).
-			Where("id = ?", j.ID).
-			Where("lease_epoch = ?", j.LeaseEpoch).
-			Where("status IN (?)", bun.In(leasedStatuses)).
-			Where("lease_expires_at < ?", now).
-			Returning("*").Scan(ctx, done)
+		err := db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			err := endAttempt(tx, j, now, msg, false, p.Backoff).
+				Where("id = ?", j.ID).
+				Where("lease_epoch = ?", j.LeaseEpoch).
+				Where("status IN (?)", bun.In(leasedStatuses)).
+				Where("lease_expires_at < ?", now).
+				Returning("*").Scan(ctx, done)
+			if err != nil {
+				return err
+			}
+			return jobEvent(ctx, tx, sdk.EventJobUpdated, done, now)
+		})
 		if isNoRows(err) {
 			continue // renewed or handled by someone else meanwhile
 		}

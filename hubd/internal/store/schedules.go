@@ -81,8 +81,8 @@ func ListSchedules(ctx context.Context, db bun.IDB, tenantID string, p ScheduleL
 }
 
 // UpdateSchedule writes cron, interval, timezone, enabled, retention
-// policy, next_run_at and the verify drill (mode, period, next_verify_at)
-// of s (matched by id and tenant). ErrNotFound for another tenant's schedule.
+// policy, next_run_at, the verify drill (mode, period, next_verify_at)
+// and alert_after_minutes of s (matched by id and tenant). ErrNotFound for another tenant's schedule.
 func UpdateSchedule(ctx context.Context, db bun.IDB, s *Schedule) error {
 	if len(s.RetentionPolicy) == 0 {
 		s.RetentionPolicy = emptyObject
@@ -92,7 +92,7 @@ func UpdateSchedule(ctx context.Context, db bun.IDB, s *Schedule) error {
 	s.NextVerifyAt = utcMicroPtr(s.NextVerifyAt)
 	err := db.NewUpdate().Model(s).
 		Column("cron", "interval_minutes", "timezone", "enabled", "retention_policy", "next_run_at",
-			"verify_mode", "verify_every_minutes", "next_verify_at", "updated_at").
+			"verify_mode", "verify_every_minutes", "next_verify_at", "alert_after_minutes", "updated_at").
 		Where("id = ?", s.ID).Where("tenant_id = ?", s.TenantID).
 		Returning("*").Scan(ctx)
 	if err != nil {
@@ -185,6 +185,16 @@ func ListScheduleRuns(ctx context.Context, db bun.IDB, tenantID, scheduleID stri
 		return nil, mapErr("list schedule runs", err)
 	}
 	return out, nil
+}
+
+// PageScheduleRuns lists a schedule's slot records a page at a time,
+// newest first (GET /api/v1/schedules/{id}/runs).
+func PageScheduleRuns(ctx context.Context, db bun.IDB, tenantID, scheduleID string, p ListParams) ([]ScheduleRun, string, error) {
+	return listPage(ctx, db, p, "list schedule runs",
+		func(r *ScheduleRun) (time.Time, string) { return r.CreatedAt, r.ID },
+		func(q *bun.SelectQuery) *bun.SelectQuery {
+			return q.Where("tenant_id = ?", tenantID).Where("schedule_id = ?", scheduleID)
+		})
 }
 
 // OldestScheduleTimezone is the time zone of the source's oldest schedule,

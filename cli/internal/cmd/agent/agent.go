@@ -1,5 +1,5 @@
 // Package agent implements `xv agent`: enrollment tokens and the enrolled
-// agents (platform admin).
+// agents: list, show, drain and undrain (platform admin).
 package agent
 
 import (
@@ -19,14 +19,14 @@ import (
 func NewCmd(f *cmdutil.Factory) *cli.Command {
 	return cmdutil.Group(&cli.Command{
 		Name:  "agent",
-		Usage: "Manage agents and their enrollment tokens (platform admin)",
+		Usage: "Manage agents (list, show, drain, undrain) and their enrollment tokens (platform admin)",
 		Subcommands: []*cli.Command{
 			cmdutil.Group(&cli.Command{
 				Name:        "enroll-token",
 				Usage:       "Make and list the tokens agents enroll with",
 				Subcommands: []*cli.Command{newTokenCreateCmd(f), newTokenListCmd(f)},
 			}),
-			newListCmd(f), newShowCmd(f),
+			newListCmd(f), newShowCmd(f), newDrainCmd(f, true), newDrainCmd(f, false),
 		},
 	})
 }
@@ -190,11 +190,75 @@ func showRun(ctx context.Context, opts *cmdutil.IDOptions) error {
 	fl.Add("ID", a.ID)
 	fl.Add("Name", a.Name)
 	fl.Add("Status", string(a.Status))
+	fl.Add("Drained", fmt.Sprint(a.Draining))
 	fl.Add("Version", a.Version)
+	fl.Add("Running jobs", fmt.Sprint(a.RunningJobs))
 	fl.Add("Public key", a.PublicKey)
 	fl.Add("Storage", a.StorageBasePath)
+	fl.Add("Free disk", FreeDisk(a))
 	fl.Add("Capabilities", strings.Join(a.Capabilities, ", "))
 	fl.Add("Last seen", opts.Out.WhenPtr(a.LastSeenAt))
 	fl.Add("Enrolled", opts.Out.When(a.CreatedAt))
+	return fl.Flush()
+}
+
+// FreeDisk is an agent's free storage for humans: "40.0 GiB of 100.0 GiB
+// (40%)", "unknown" before it reports it.
+func FreeDisk(a *sdk.Agent) string {
+	if a.StorageFreeBytes == nil {
+		return "unknown"
+	}
+	if a.StorageTotalBytes == nil || *a.StorageTotalBytes <= 0 {
+		return output.Bytes(*a.StorageFreeBytes)
+	}
+	pct := float64(*a.StorageFreeBytes) * 100 / float64(*a.StorageTotalBytes)
+	return fmt.Sprintf("%s of %s (%.0f%%)", output.Bytes(*a.StorageFreeBytes), output.Bytes(*a.StorageTotalBytes), pct)
+}
+
+// newDrainCmd is `xv agent drain` (drain) or `xv agent undrain`.
+func newDrainCmd(f *cmdutil.Factory, drain bool) *cli.Command {
+	opts := &cmdutil.IDOptions{}
+	name, usage := "drain", "Stop an agent claiming new jobs; its running jobs finish"
+	if !drain {
+		name, usage = "undrain", "Let a drained agent claim jobs again"
+	}
+	return &cli.Command{
+		Name:  name,
+		Usage: usage,
+		UsageText: fmt.Sprintf(`xv agent %[1]s ID
+
+Examples:
+   xv agent %[1]s agt_01J...
+   xv agent %[1]s agt_01J... -o json | jq .running_jobs`, name),
+		Action: func(c *cli.Context) error {
+			return cmdutil.WithID(c, f, opts, func(ctx context.Context, o *cmdutil.IDOptions) error {
+				return drainRun(ctx, o, drain)
+			})
+		},
+	}
+}
+
+func drainRun(ctx context.Context, opts *cmdutil.IDOptions, drain bool) error {
+	act, done := opts.Client.UndrainAgent, "Undrained"
+	if drain {
+		act, done = opts.Client.DrainAgent, "Drained"
+	}
+	a, err := act(ctx, opts.ID)
+	if err != nil {
+		return err
+	}
+	if drain {
+		fmt.Fprintf(opts.IO.ErrOut, "%s agent %s: it claims no new jobs; %d running job(s) finish.\n", done, a.ID, a.RunningJobs)
+	} else {
+		fmt.Fprintf(opts.IO.ErrOut, "%s agent %s: it claims jobs again.\n", done, a.ID)
+	}
+	if opts.Out.JSON() {
+		return opts.Out.PrintJSON(a)
+	}
+	fl := opts.Out.Fields()
+	fl.Add("ID", a.ID)
+	fl.Add("Name", a.Name)
+	fl.Add("Status", string(a.Status))
+	fl.Add("Running jobs", fmt.Sprint(a.RunningJobs))
 	return fl.Flush()
 }

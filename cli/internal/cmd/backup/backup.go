@@ -4,6 +4,7 @@ package backup
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -44,8 +45,10 @@ func newRunCmd(f *cmdutil.Factory) *cli.Command {
 Queues a backup job and prints it. A source has at most one active backup: if
 one is already queued or running, that job is shown instead of a new one.
 
-With --wait, xv follows the job until it ends: on a terminal it shows live
-progress on stderr (files, bytes read and written, rate, current path). The
+With --wait, xv follows the job until it ends, live from the hub's event
+stream (polling every --poll-interval when the stream is down): on a
+terminal it shows progress on stderr (files, bytes read and written, rate,
+an ETA estimated from the last backup, current path). The
 final job goes to stdout (-o json: the job object). Exit status 4 when the job
 failed or was canceled. Ctrl-C stops waiting; the job keeps running.
 
@@ -56,7 +59,7 @@ Examples:
 		Flags: []cli.Flag{
 			cmdutil.TenantFlag(),
 			&cli.BoolFlag{Name: "wait", Aliases: []string{"w"}, Usage: "wait for the job to end", Destination: &opts.Wait},
-			&cli.DurationFlag{Name: "poll-interval", Value: 2 * time.Second, Usage: "with --wait, check the job every `DURATION`", Destination: &opts.Interval},
+			&cli.DurationFlag{Name: "poll-interval", Value: 2 * time.Second, Usage: "with --wait, poll the job every `DURATION` while the event stream is down", Destination: &opts.Interval},
 		},
 		Action: func(c *cli.Context) error {
 			args, err := cmdutil.Args(c, "SOURCE_ID")
@@ -78,7 +81,7 @@ Examples:
 }
 
 func run(ctx context.Context, opts *runOptions) error {
-	j, created, err := opts.Client.CreateJob(ctx, sdk.CreateJobRequest{SourceID: opts.SourceID, Type: sdk.JobBackup})
+	j, created, err := createJob(ctx, opts)
 	if err != nil {
 		return err
 	}
@@ -91,25 +94,11 @@ func run(ctx context.Context, opts *runOptions) error {
 		return job.Print(opts.Deps, j)
 	}
 
-	var bar *progressLine
-	if opts.Progress {
-		bar = &progressLine{w: opts.IO.ErrOut, width: opts.Width(), now: opts.Now}
-	}
 	start := opts.Now()
-	final, err := opts.Client.WaitJob(ctx, j.ID, opts.Interval, func(j *sdk.Job) {
-		if bar != nil {
-			bar.update(j)
-		}
-	})
-	if bar != nil {
-		bar.clear()
-	}
+	final, err := job.Follow(ctx, opts.Deps, j, job.FollowOptions{Interval: opts.Interval, Progress: opts.Progress,
+		Width: opts.Width, Now: opts.Now, Total: lastSize(ctx, opts), Estimate: true})
 	if err != nil {
-		if ctx.Err() != nil {
-			return cmdutil.WithHint(fmt.Errorf("stopped waiting for job %s: %w", j.ID, err),
-				"the job keeps running: 'xv job show %s' follows it, 'xv job cancel %s' stops it", j.ID, j.ID)
-		}
-		return fmt.Errorf("wait for job %s: %w", j.ID, err)
+		return err
 	}
 	summary(opts, final, opts.Now().Sub(start))
 	if err := job.Print(opts.Deps, final); err != nil {
@@ -119,6 +108,39 @@ func run(ctx context.Context, opts *runOptions) error {
 		return &cmdutil.JobFailedError{Job: final}
 	}
 	return nil
+}
+
+// createJob queues the backup. A platform admin who named no tenant gets
+// the source's: the hub resolves it from the source's id, then the job is
+// created in that tenant.
+func createJob(ctx context.Context, opts *runOptions) (*sdk.Job, bool, error) {
+	req := sdk.CreateJobRequest{SourceID: opts.SourceID, Type: sdk.JobBackup}
+	j, created, err := opts.Client.CreateJob(ctx, req)
+	var apiErr *sdk.Error
+	if err == nil || opts.Client.TenantID() != "" || !errors.As(err, &apiErr) || apiErr.Fields["tenant_id"] == "" {
+		return j, created, err
+	}
+	src, srcErr := opts.Client.GetSource(ctx, opts.SourceID)
+	if srcErr != nil {
+		return nil, false, srcErr
+	}
+	opts.Client = opts.Client.ForTenant(src.TenantID)
+	return opts.Client.CreateJob(ctx, req)
+}
+
+// lastSize is the bytes the source's last completed backup read (its
+// snapshot's plain size), the estimate behind the progress ETA; 0 when
+// there is none or it cannot be had.
+func lastSize(ctx context.Context, opts *runOptions) int64 {
+	if !opts.Progress {
+		return 0
+	}
+	page, err := opts.Client.ListSnapshots(ctx, sdk.SnapshotListOptions{SourceID: opts.SourceID,
+		ListOptions: sdk.ListOptions{Limit: 1}})
+	if err != nil || len(page.Items) == 0 {
+		return 0
+	}
+	return page.Items[0].PlainBytes
 }
 
 // summary says on stderr how the job ended.

@@ -1,4 +1,5 @@
-// Package job implements `xv job`: list, show and cancel jobs.
+// Package job implements `xv job`: list, show, watch, cancel and retry jobs,
+// and Follow, the live wait the --wait flags of other commands share.
 package job
 
 import (
@@ -18,8 +19,8 @@ import (
 func NewCmd(f *cmdutil.Factory) *cli.Command {
 	return cmdutil.Group(&cli.Command{
 		Name:        "job",
-		Usage:       "List, show and cancel jobs (backups, restores, deletions)",
-		Subcommands: []*cli.Command{newListCmd(f), newShowCmd(f), newCancelCmd(f)},
+		Usage:       "List, show, watch, cancel and retry jobs (backups, restores, verifies, deletions)",
+		Subcommands: []*cli.Command{newListCmd(f), newShowCmd(f), newWatchCmd(f), newCancelCmd(f), newRetryCmd(f)},
 	})
 }
 

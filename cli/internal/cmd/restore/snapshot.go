@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/xvault/xvault/cli/internal/cmd/job"
 	"github.com/xvault/xvault/cli/internal/cmdutil"
 	"github.com/xvault/xvault/sdk"
 )
@@ -19,6 +20,9 @@ type createOptions struct {
 	Interval          time.Duration
 	Output, ExtractTo string
 	fetch             *fetcher
+	progress          bool // a live progress line on stderr
+	width             func() int
+	now               func() time.Time
 }
 
 // NewSnapshotRestoreCmd returns `xv snapshot restore`.
@@ -50,7 +54,9 @@ become the restoring user, GTID statements are dropped; PostgreSQL owners and
 grants are dropped unless --keep-owners. --table-prefix renames a WordPress
 site's table prefix.
 
-With --wait (implied by --output and --extract-to) xv follows the restore; the
+With --wait (implied by --output and --extract-to) xv follows the restore
+live (the hub's event stream, polling when it is down; progress on stderr
+on a terminal); the
 final restore goes to stdout (-o json: the restore object). Exit status 4 when
 the restore failed. A snapshot verified as corrupt is refused without --force.
 
@@ -104,6 +110,7 @@ Examples:
 				return err
 			}
 			opts.fetch = newFetcher(f, opts.Deps)
+			opts.progress, opts.width, opts.now = f.IO.StderrIsTTY(), f.IO.TerminalWidth, f.Now
 			return createRun(c.Context, opts)
 		},
 	}
@@ -118,7 +125,7 @@ func createRun(ctx context.Context, opts *createOptions) error {
 	if !opts.Wait {
 		return Print(opts.Deps, r)
 	}
-	r, err = wait(ctx, opts.Client, r.ID, opts.Interval)
+	r, err = follow(ctx, opts, r)
 	if err != nil {
 		if ctx.Err() != nil {
 			return cmdutil.WithHint(fmt.Errorf("stopped waiting for restore %s: %w", r.ID, err),
@@ -154,6 +161,20 @@ func checkIntoFlags(c *cli.Context, into bool) error {
 		}
 	}
 	return nil
+}
+
+// follow waits for a restore's job live (events, falling back to polling)
+// with progress on a terminal, then polls the restore until it ended
+// (ready, failed or expired): the job ends a moment before its restore
+// is published.
+func follow(ctx context.Context, opts *createOptions, r *sdk.Restore) (*sdk.Restore, error) {
+	if r.JobID != "" {
+		fo := job.FollowOptions{Interval: opts.Interval, Progress: opts.progress, Width: opts.width, Now: opts.now}
+		if _, err := job.Follow(ctx, opts.Deps, &sdk.Job{ID: r.JobID}, fo); err != nil {
+			return r, err
+		}
+	}
+	return wait(ctx, opts.Client, r.ID, opts.Interval)
 }
 
 // wait polls a restore until it ended (ready, failed or expired).

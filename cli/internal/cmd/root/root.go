@@ -17,6 +17,7 @@ import (
 	"github.com/xvault/xvault/cli/internal/cmd/credential"
 	"github.com/xvault/xvault/cli/internal/cmd/job"
 	"github.com/xvault/xvault/cli/internal/cmd/login"
+	"github.com/xvault/xvault/cli/internal/cmd/monitor"
 	"github.com/xvault/xvault/cli/internal/cmd/restore"
 	"github.com/xvault/xvault/cli/internal/cmd/retention"
 	"github.com/xvault/xvault/cli/internal/cmd/schedule"
@@ -26,13 +27,15 @@ import (
 	"github.com/xvault/xvault/cli/internal/cmd/status"
 	"github.com/xvault/xvault/cli/internal/cmd/tenant"
 	"github.com/xvault/xvault/cli/internal/cmd/token"
+	"github.com/xvault/xvault/cli/internal/cmd/webhook"
 	"github.com/xvault/xvault/cli/internal/cmdutil"
 )
 
 const description = `Configuration (flags > environment > config file written by 'xv login'):
    --hub URL      XV_HUB_URL   the hub, e.g. http://127.0.0.1:8080
    --token T      XV_TOKEN     an operator token (platform admin or tenant)
-   --tenant ID    XV_TENANT    the tenant to act on (platform-admin tokens must name one)
+   --tenant ID    XV_TENANT    the tenant to act on (platform-admin tokens: needed for lists and
+                               creates; a command on one object by id finds its tenant)
 
 Output: results go to stdout, progress and diagnostics to stderr. -o json prints
 the API's objects (an array for lists) for scripts.
@@ -69,6 +72,7 @@ func New(f *cmdutil.Factory) *cli.App {
 		Commands: []*cli.Command{
 			login.NewCmd(f),
 			status.NewCmd(f),
+			monitor.NewCmd(f),
 			tenant.NewCmd(f),
 			token.NewCmd(f),
 			credential.NewCmd(f),
@@ -77,6 +81,7 @@ func New(f *cmdutil.Factory) *cli.App {
 			job.NewCmd(f),
 			snapshot.NewCmd(f),
 			schedule.NewCmd(f),
+			webhook.NewCmd(f),
 			retention.NewCmd(f),
 			agent.NewCmd(f),
 			audit.NewCmd(f),
@@ -85,6 +90,8 @@ func New(f *cmdutil.Factory) *cli.App {
 			archive.NewCmd(f),
 		},
 	}
+	app.Commands = append(app.Commands, newCompletionCmd(f, app)) // xv completion bash|zsh|fish
+	app.EnableBashCompletion = true
 	app.OnUsageError = onUsageError
 	app.Action = func(c *cli.Context) error {
 		if c.Args().Present() {

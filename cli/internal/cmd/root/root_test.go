@@ -447,5 +447,5 @@ func TestInterruptedWaitExits130(t *testing.T) {
 	defer cancel()
 	r := xvCtx(t, ctx, hubEnv(h), "", "backup", "run", "src_1", "--wait", "--poll-interval", "10ms")
 	require.Equal(t, 130, r.Code, r.Stderr)
-	require.Contains(t, r.Stderr, "xv: interrupted\nxv: hint: the job keeps running: 'xv job show job_1'")
+	require.Contains(t, r.Stderr, "xv: interrupted\nxv: hint: the job keeps running: 'xv job watch job_1'")
 }

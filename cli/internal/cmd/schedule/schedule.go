@@ -1,6 +1,6 @@
 // Package schedule implements `xv schedule`: create, list, show, update,
 // delete, pause and resume the schedules that trigger backups and verify
-// drills.
+// drills, and list a schedule's run history.
 package schedule
 
 import (
@@ -20,15 +20,15 @@ import (
 func NewCmd(f *cmdutil.Factory) *cli.Command {
 	return cmdutil.Group(&cli.Command{
 		Name:  "schedule",
-		Usage: "Create, list, show, update, delete, pause and resume backup schedules",
+		Usage: "Create, list, show, update, delete, pause and resume backup schedules; list their runs",
 		Subcommands: []*cli.Command{newCreateCmd(f), newListCmd(f), newShowCmd(f), newUpdateCmd(f), newDeleteCmd(f),
-			newToggleCmd(f, "pause", false), newToggleCmd(f, "resume", true)},
+			newToggleCmd(f, "pause", false), newToggleCmd(f, "resume", true), newRunsCmd(f)},
 	})
 }
 
 // timing holds --cron / --every / --timezone.
 type timing struct {
-	Cron, Every, Timezone string
+	Cron, Every, Timezone, AlertAfter string
 }
 
 func (t *timing) flags() []cli.Flag {
@@ -36,6 +36,8 @@ func (t *timing) flags() []cli.Flag {
 		&cli.StringFlag{Name: "cron", Usage: "5-field cron `SPEC`, e.g. \"30 2 * * *\"", Destination: &t.Cron},
 		&cli.StringFlag{Name: "every", Usage: "run every `DUR` (whole minutes: 15m, 1h, 1d)", Destination: &t.Every},
 		&cli.StringFlag{Name: "timezone", Usage: "IANA `TZ` of the cron spec and retention buckets (default UTC)", Destination: &t.Timezone},
+		&cli.StringFlag{Name: "alert-after", Usage: "the source is overdue (xv status) without a completed snapshot for `DUR`, e.g. 36h or 2d " +
+			"(default twice the period plus 1h; on update \"\" restores the default)", Destination: &t.AlertAfter},
 	}
 }
 
@@ -147,7 +149,8 @@ func (o *createOptions) request(c *cli.Context) (*sdk.CreateScheduleRequest, err
 	}
 	enabled := !o.Disabled
 	req := &sdk.CreateScheduleRequest{SourceID: o.Source, Cron: o.Timing.Cron, IntervalMinutes: iv,
-		Timezone: o.Timing.Timezone, Enabled: &enabled, Verify: o.Drill.mode(), VerifyEvery: o.Drill.Every}
+		Timezone: o.Timing.Timezone, Enabled: &enabled, Verify: o.Drill.mode(), VerifyEvery: o.Drill.Every,
+		AlertAfter: o.Timing.AlertAfter}
 	if o.Policy.Set(c) {
 		p, err := o.Policy.Policy()
 		if err != nil {
@@ -216,6 +219,9 @@ func (o *updateOptions) request(c *cli.Context) (*sdk.UpdateScheduleRequest, err
 	if c.IsSet("timezone") {
 		req.Timezone = &o.Timing.Timezone
 	}
+	if c.IsSet("alert-after") {
+		req.AlertAfter = &o.Timing.AlertAfter
+	}
 	if c.IsSet("verify") {
 		mode := o.Drill.mode()
 		req.Verify = &mode
@@ -231,7 +237,7 @@ func (o *updateOptions) request(c *cli.Context) (*sdk.UpdateScheduleRequest, err
 		req.RetentionPolicy = &p
 	}
 	if *req == (sdk.UpdateScheduleRequest{}) {
-		return nil, cmdutil.UsageErrorf("nothing to change; give --cron, --every, --timezone, --verify, --verify-every or retention flags")
+		return nil, cmdutil.UsageErrorf("nothing to change; give --cron, --every, --timezone, --alert-after, --verify, --verify-every or retention flags")
 	}
 	return req, nil
 }
@@ -308,6 +314,9 @@ func printSchedule(d cmdutil.Deps, s *sdk.Schedule) error {
 	}
 	fl.Add("Verify", verifyDrill(s))
 	fl.Add("Next verify", d.Out.WhenPtr(s.NextVerifyAt))
+	if s.AlertAfter != "" {
+		fl.Add("Alert after", s.AlertAfter)
+	}
 	fl.Add("Created", d.Out.When(s.CreatedAt))
 	return fl.Flush()
 }
@@ -360,4 +369,57 @@ func newListCmd(f *cmdutil.Factory) *cli.Command {
 			return t.Flush()
 		},
 	}
+}
+
+type runsOptions struct {
+	cmdutil.Deps
+	ID   string
+	List sdk.ListOptions
+}
+
+func newRunsCmd(f *cmdutil.Factory) *cli.Command {
+	opts := &runsOptions{}
+	return &cli.Command{
+		Name: "runs", Usage: "List a schedule's run history: slots fired or skipped, and why",
+		UsageText: `xv schedule runs SCHEDULE [--limit N] [--cursor C] [--tenant ID]
+
+Examples:
+   xv schedule runs 0b6c…
+   xv schedule runs 0b6c… -o json | jq -r '.[] | select(.fired | not) | .reason'`,
+		Flags: append([]cli.Flag{cmdutil.TenantFlag()}, cmdutil.ListFlags(&opts.List)...),
+		Action: func(c *cli.Context) error {
+			args, err := cmdutil.Args(c, "SCHEDULE")
+			if err != nil {
+				return err
+			}
+			opts.ID = args[0]
+			if err := cmdutil.CheckLimit(opts.List); err != nil {
+				return err
+			}
+			if opts.Deps, err = f.Deps(c); err != nil {
+				return err
+			}
+			return runsRun(c.Context, opts)
+		},
+	}
+}
+
+func runsRun(ctx context.Context, opts *runsOptions) error {
+	page, err := opts.Client.ListScheduleRuns(ctx, opts.ID, opts.List)
+	if err != nil {
+		return err
+	}
+	cmdutil.NoteMore(opts.Deps, page.NextCursor)
+	if opts.Out.JSON() {
+		return opts.Out.PrintJSON(output.Items(page.Items))
+	}
+	t := opts.Out.Table("SLOT", "OUTCOME", "JOB", "REASON")
+	for _, r := range page.Items {
+		outcome := "fired"
+		if !r.Fired {
+			outcome = "skipped"
+		}
+		t.Row(opts.Out.When(r.Slot), outcome, r.JobID, r.Reason)
+	}
+	return t.Flush()
 }

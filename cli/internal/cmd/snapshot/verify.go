@@ -82,7 +82,7 @@ func verifyRun(ctx context.Context, opts *verifyOptions) error {
 		fmt.Fprintf(opts.IO.Out, "%s\n", j.ID)
 		return nil
 	}
-	final, err := opts.Client.WaitJob(ctx, j.ID, opts.Interval, nil)
+	final, err := cmdutil.WaitJob(ctx, opts.Client, j.ID, cmdutil.WaitOptions{Events: opts.Client.Events, Interval: opts.Interval})
 	if err != nil {
 		return fmt.Errorf("wait for verify job %s: %w", j.ID, err)
 	}
