@@ -22,7 +22,7 @@ import (
 )
 
 // bin holds the binaries built once for the whole package.
-var bin struct{ hubd, agentd, xv string }
+var bin struct{ hubd, agentd, xv, receiver string }
 
 func TestMain(m *testing.M) {
 	flag.Parse()
@@ -34,11 +34,15 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	for name, out := range map[string]*string{"hubd": &bin.hubd, "agentd": &bin.agentd, "xv": &bin.xv} {
+	for name, out := range map[string]*string{"hubd": &bin.hubd, "agentd": &bin.agentd, "xv": &bin.xv,
+		"webhook-receiver": &bin.receiver} {
 		*out = filepath.Join(dir, name)
 		pkg := "github.com/xvault/xvault/" + name
-		if name == "xv" {
+		switch name {
+		case "xv":
 			pkg = "github.com/xvault/xvault/cli/xv"
+		case "webhook-receiver":
+			pkg = "github.com/xvault/xvault/examples/webhook-receiver"
 		}
 		cmd := exec.Command("go", "build", "-o", *out, pkg)
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
