@@ -6,6 +6,7 @@ package schedule
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -333,7 +334,26 @@ func when(s *sdk.Schedule) string {
 	if s.Cron != "" {
 		return "cron " + s.Cron
 	}
-	return "every " + output.Duration(time.Duration(s.IntervalMinutes)*time.Minute)
+	return "every " + period(s.IntervalMinutes)
+}
+
+// period writes a whole number of minutes as days, hours and minutes:
+// 60 → "1h", 90 → "1h30m", 1440 → "1d".
+func period(minutes int) string {
+	var b strings.Builder
+	for _, u := range []struct {
+		n    int
+		name string
+	}{{1440, "d"}, {60, "h"}, {1, "m"}} {
+		if q := minutes / u.n; q > 0 {
+			fmt.Fprintf(&b, "%d%s", q, u.name)
+			minutes -= q * u.n
+		}
+	}
+	if b.Len() == 0 {
+		return "0m"
+	}
+	return b.String()
 }
 
 type listOptions struct {
