@@ -12,14 +12,17 @@ import (
 )
 
 // Pending is an artifact being written. It is an io.Writer (unbuffered:
-// archive.Writer already writes in 1 MiB pieces). Finish it with Commit or
-// Abort; `defer p.Abort()` right after Begin is safe, Abort after a
-// successful Commit does nothing. A Pending is not safe for concurrent use.
+// archive.Writer already writes in 1 MiB pieces) that flushes what it wrote
+// to disk while it writes (write-behind, see writebehind.go). Finish it with
+// Commit or Abort; `defer p.Abort()` right after Begin is safe, Abort after
+// a successful Commit does nothing. A Pending is not safe for concurrent use.
 type Pending struct {
 	s     *Store
 	ids   SnapshotIDs
 	dir   string
 	f     *os.File
+	wb    *writeBehind
+	fsync func(*os.File) error // (*os.File).Sync; tests replace it
 	state pendingState
 }
 
@@ -60,25 +63,33 @@ func (s *Store) Begin(ids SnapshotIDs) (*Pending, error) {
 		s.pruneEmpty(dir)
 		return nil, fmt.Errorf("begin snapshot %s: %w", ids.SnapshotID, err)
 	}
-	return &Pending{s: s, ids: ids, dir: dir, f: f}, nil
+	return &Pending{s: s, ids: ids, dir: dir, f: f, wb: newWriteBehind(f), fsync: (*os.File).Sync}, nil
 }
 
 // Dir returns the snapshot directory.
 func (p *Pending) Dir() string { return p.dir }
 
-// Write appends to the partial artifact.
+// Write appends to the partial artifact. It fails once writing back an
+// earlier range failed.
 func (p *Pending) Write(b []byte) (int, error) {
 	if p.state != stateOpen {
 		return 0, fmt.Errorf("write snapshot %s: pending artifact is finished", p.ids.SnapshotID)
+	}
+	if err := p.wb.failed(); err != nil {
+		return 0, fmt.Errorf("write snapshot %s: write-behind: %w", p.ids.SnapshotID, err)
 	}
 	n, err := p.f.Write(b)
 	if err != nil {
 		return n, fmt.Errorf("write snapshot %s: %w", p.ids.SnapshotID, err)
 	}
+	if err := p.wb.wrote(int64(n)); err != nil {
+		return n, fmt.Errorf("write snapshot %s: write-behind: %w", p.ids.SnapshotID, err)
+	}
 	return n, nil
 }
 
-// Commit makes the snapshot durable: fsync the partial file, write
+// Commit makes the snapshot durable: wait for write-behind (failing if it
+// failed), fsync the partial file, write
 // meta.json and manifest.json (temp file, fsync, rename), rename the partial
 // to backup.tar.zst.age, and fsync the directories up to the root. Empty ids
 // in m and meta are filled from the Pending; different ids are an error.
@@ -108,8 +119,14 @@ func (p *Pending) commit(m archive.Manifest, meta archive.Meta) error {
 	if m.Warnings == nil {
 		m.Warnings = []string{}
 	}
-	if err := p.f.Sync(); err != nil {
+	if err := p.wb.stop(); err != nil {
+		return fmt.Errorf("write-behind: %w", err)
+	}
+	if err := p.fsync(p.f); err != nil {
 		return fmt.Errorf("fsync artifact: %w", err)
+	}
+	if p.wb.dropCache != nil {
+		p.wb.dropCache(0, 0) // the tail, now clean
 	}
 	if err := p.f.Close(); err != nil {
 		return fmt.Errorf("close artifact: %w", err)
@@ -179,6 +196,7 @@ func (p *Pending) Abort() error {
 	if p.state == stateCommitted || p.state == stateAborted {
 		return nil
 	}
+	_ = p.wb.stop()
 	_ = p.f.Close() // may already be closed by a failed Commit
 	p.state = stateAborted
 	p.s.mu.Lock()
