@@ -35,6 +35,12 @@ type Tunnel struct {
 // forwards every connection to remoteAddr ("127.0.0.1:3306"), dialed by
 // the SSH server over client.
 func Open(client *ssh.Client, socketPath, remoteAddr string, log *slog.Logger) (*Tunnel, error) {
+	return OpenNetwork(client, socketPath, "tcp", remoteAddr, log)
+}
+
+// OpenNetwork is Open for a remote address of network "tcp" or "unix" (a
+// socket path on the SSH server, e.g. /run/mysqld/mysqld.sock).
+func OpenNetwork(client *ssh.Client, socketPath, network, remoteAddr string, log *slog.Logger) (*Tunnel, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -57,16 +63,16 @@ func Open(client *ssh.Client, socketPath, remoteAddr string, log *slog.Logger) (
 			t.wg.Add(1)
 			go func() {
 				defer t.wg.Done()
-				t.forward(client, local, remoteAddr, log)
+				t.forward(client, local, network, remoteAddr, log)
 			}()
 		}
 	}()
 	return t, nil
 }
 
-func (t *Tunnel) forward(client *ssh.Client, local net.Conn, remoteAddr string, log *slog.Logger) {
+func (t *Tunnel) forward(client *ssh.Client, local net.Conn, network, remoteAddr string, log *slog.Logger) {
 	defer local.Close()
-	remote, err := client.Dial("tcp", remoteAddr)
+	remote, err := client.Dial(network, remoteAddr)
 	if err != nil {
 		t.mu.Lock()
 		if t.firstE == nil {

@@ -253,18 +253,12 @@ func (s *Session) openSSH(ctx context.Context, cfg *gomysql.Config) error {
 	network, remote := "tcp", net.JoinHostPort(cmp(s.srv.Host, "127.0.0.1"), strconv.Itoa(s.srv.Port))
 	if s.srv.Socket != "" {
 		network, remote = "unix", s.srv.Socket
-		t, err := openUnixForward(client, sock, remote, s.log)
-		if err != nil {
-			return fmt.Errorf("mysql through ssh: %w", err)
-		}
-		s.tunnel, s.tunErr = t, t.Err
-	} else {
-		t, err := dbtunnel.Open(client, sock, remote, s.log)
-		if err != nil {
-			return fmt.Errorf("mysql through ssh: %w", err)
-		}
-		s.tunnel, s.tunErr = t, t.Err
 	}
+	t, err := dbtunnel.OpenNetwork(client, sock, network, remote, s.log)
+	if err != nil {
+		return fmt.Errorf("mysql through ssh: %w", err)
+	}
+	s.tunnel, s.tunErr = t, t.Err
 	s.conn.socket = sock
 	// SSH already encrypts the way to the server; the server sees a
 	// connection from its own host. TLS stays preferred (unless disabled).
