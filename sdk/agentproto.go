@@ -71,6 +71,10 @@ type ClaimedJob struct {
 	SnapshotID      string          `json:"snapshot_id,omitempty"` // backup: the id to write; restore/delete: the target
 	TenantRecipient string          `json:"tenant_recipient,omitempty"`
 	Payload         json.RawMessage `json:"payload,omitempty"`
+	// Backup jobs: the incremental plan (nil: make a full) and, for a
+	// full the chain would otherwise have continued, the reason.
+	Incremental *IncrementalPlan `json:"incremental,omitempty"`
+	FullReason  string           `json:"full_reason,omitempty"`
 }
 
 // LeaseRef identifies the lease an agent holds on a job.
@@ -138,4 +142,13 @@ type SnapshotReport struct {
 	Manifest   json.RawMessage `json:"manifest,omitempty"`
 	StartedAt  time.Time       `json:"started_at"`
 	FinishedAt time.Time       `json:"finished_at"`
+	// Kind is "full" (also when empty, from older agents) or
+	// "incremental"; an incremental names the parent its claim planned.
+	Kind             SnapshotKind `json:"kind,omitempty"`
+	ParentSnapshotID string       `json:"parent_snapshot_id,omitempty"`
+	// ConfigHash identifies the source's paths and excludes the snapshot
+	// was taken with (a change starts a new chain).
+	ConfigHash string `json:"config_hash,omitempty"`
+	// FullReason says why a planned incremental became a full.
+	FullReason string `json:"full_reason,omitempty"`
 }

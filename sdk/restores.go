@@ -137,6 +137,9 @@ type RestorePayload struct {
 	// agent keeps its artifact).
 	Database         *DatabaseRestoreOptions `json:"database,omitempty"`
 	SnapshotSourceID string                  `json:"snapshot_source_id,omitempty"`
+	// Chain lists the artifacts of an incremental snapshot, tip (the
+	// snapshot itself) first, down to its full; empty for a full.
+	Chain []ChainLink `json:"chain,omitempty"`
 }
 
 // RestoreReport is what a completed restore job published.

@@ -363,6 +363,13 @@ type Snapshot struct {
 	VerifiedAt     *time.Time      `json:"verified_at,omitempty"`
 	VerifyStatus   VerifyStatus    `json:"verify_status,omitempty"` // "" = never verified
 	VerifyReport   *VerifyReport   `json:"verify_report,omitempty"`
+	// Kind is full or incremental; an incremental names its parent.
+	// ChainLength counts the artifacts a restore reads (1 for a full);
+	// ChainBytes is their stored size together.
+	Kind             SnapshotKind `json:"kind"`
+	ParentSnapshotID string       `json:"parent_snapshot_id,omitempty"`
+	ChainLength      int          `json:"chain_length"`
+	ChainBytes       int64        `json:"chain_bytes"`
 }
 
 type SnapshotListOptions struct {

@@ -63,4 +63,7 @@ const (
 // VerifyPayload is the ClaimedJob.Payload of a verify job.
 type VerifyPayload struct {
 	SnapshotSHA256 string `json:"snapshot_sha256"` // the hub's record; the artifact must match it
+	// Chain lists the artifacts of an incremental snapshot, tip first, down
+	// to its full (as in RestorePayload); empty for a full.
+	Chain []ChainLink `json:"chain,omitempty"`
 }

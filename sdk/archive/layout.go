@@ -26,10 +26,18 @@ const (
 // Version 1 (no descriptor, file content at the root) is still read.
 const LayoutVersion = 2
 
+// LayoutIncremental is the layout version of an incremental snapshot: its
+// artifact holds only what changed since its parent, and its directories
+// carry GNU.dumpdir records (docs/incremental.md). A reader that does not
+// assemble chains must refuse it.
+const LayoutIncremental = 3
+
 // Descriptor is xvault.json: written before any content, so a reader learns
 // what a snapshot holds from its first entry.
 type Descriptor struct {
 	LayoutVersion int       `json:"layout_version"`
+	SnapshotID    string    `json:"snapshot_id,omitempty"`
+	Kind          string    `json:"kind,omitempty"` // "full" or "incremental" (layout 3); empty before incrementals
 	SourceType    string    `json:"source_type"`
 	Connector     string    `json:"connector"`
 	TransferMode  string    `json:"transfer_mode,omitempty"`
@@ -44,7 +52,22 @@ type Descriptor struct {
 	// Globals names the server-wide files (server/globals.sql, server/grants.sql).
 	Globals   []string   `json:"globals,omitempty"`
 	WordPress *WordPress `json:"wordpress,omitempty"`
-	Warnings  []string   `json:"warnings"`
+	// Incremental describes the chain link of an incremental snapshot.
+	Incremental *Incremental `json:"incremental,omitempty"`
+	Warnings    []string     `json:"warnings"`
+}
+
+// Incremental is the descriptor part of an incremental snapshot.
+type Incremental struct {
+	ParentSnapshotID string `json:"parent_snapshot_id"`
+	FullSnapshotID   string `json:"full_snapshot_id"`
+	ChainPosition    int    `json:"chain_position"` // the full is 0
+	Listing          string `json:"listing"`        // "find" or "sftp"
+	// Deleted holds the top-most paths deleted since the parent (at most
+	// 10,000; DeletedTruncated counts the rest). For people and checks:
+	// the dumpdirs are what restores apply.
+	Deleted          []string `json:"deleted"`
+	DeletedTruncated int      `json:"deleted_truncated"`
 }
 
 // Software names a program and its version.
@@ -84,6 +107,9 @@ type End struct {
 	Files      int64          `json:"files"`
 	Warnings   []string       `json:"warnings"`
 	Notes      map[string]any `json:"notes,omitempty"`
+	// Vanished lists the paths an incremental listed as stored but could not
+	// read (gone or replaced meanwhile); a correction dumpdir drops them.
+	Vanished []string `json:"vanished,omitempty"`
 }
 
 // DatabaseEntry is the entry name of database db's dump with extension ext

@@ -37,6 +37,10 @@ type Entry struct {
 	UID, GID   int
 	Size       int64  // regular files only
 	LinkTarget string // symlinks only; kept as is, never followed
+	// Dumpdir is set on the directories of an incremental snapshot: the
+	// GNU.dumpdir value naming the directory's children
+	// (archive.EncodeDumpdir). Empty: no dumpdir (fulls, parents of roots).
+	Dumpdir string
 }
 
 // Sink receives entries. Its methods are called serially, in archive order.
@@ -105,6 +109,9 @@ func (e Entry) TarHeader() *tar.Header {
 	switch e.Type {
 	case TypeDir:
 		h.Typeflag = tar.TypeDir
+		if e.Dumpdir != "" {
+			h.PAXRecords = map[string]string{archive.DumpdirKey: e.Dumpdir}
+		}
 	case TypeSymlink:
 		h.Typeflag = tar.TypeSymlink
 		h.Linkname = e.LinkTarget
