@@ -258,7 +258,16 @@ type SSHConfig struct {
 	// Compression is the zstd effort: CompressionFastest, CompressionDefault
 	// (when empty), CompressionBetter or CompressionNone; see docs/performance.md.
 	Compression string `json:"compression,omitempty"`
+	// Incremental turns incremental backups off when false (default: on);
+	// see docs/incremental.md.
+	Incremental *bool `json:"incremental,omitempty"`
+	// FullEvery is how old a chain's full may grow before the next backup
+	// starts a new full ("7d" when empty; the syntax of keep_within).
+	FullEvery string `json:"full_every,omitempty"`
 }
+
+// IncrementalEnabled reports whether the source makes incremental backups.
+func (c SSHConfig) IncrementalEnabled() bool { return c.Incremental == nil || *c.Incremental }
 
 // Transfer modes of ssh/sftp sources (SSHConfig.Transfer).
 const (
