@@ -25,7 +25,18 @@ type Manifest struct {
 	DurationMS    int64     `json:"duration_ms"`
 	Warnings      []string  `json:"warnings"`
 	TransferMode  string    `json:"transfer_mode,omitempty"`
+	// Incremental chains (docs/incremental.md): the kind, the parent an
+	// incremental continues, why a planned incremental became a full, and
+	// the index stored beside the artifact (encrypted to the agent's key).
+	Kind             string `json:"kind,omitempty"`
+	ParentSnapshotID string `json:"parent_snapshot_id,omitempty"`
+	FullReason       string `json:"full_reason,omitempty"`
+	IndexSHA256      string `json:"index_sha256,omitempty"`
+	IndexBytes       int64  `json:"index_bytes,omitempty"`
 }
+
+// IndexName is the snapshot's incremental index, stored beside the artifact.
+const IndexName = "index.zst.age"
 
 // SetResult copies the counts, sizes and sha256 of r into m and fills the
 // format version and compression name.

@@ -100,7 +100,7 @@ var ErrPermanent = errors.New("permanent failure")
 func (e Entry) TarHeader() *tar.Header {
 	h := &tar.Header{
 		Name:    e.Name,
-		Mode:    tarMode(e.Mode),
+		Mode:    UnixMode(e.Mode),
 		Uid:     e.UID,
 		Gid:     e.GID,
 		ModTime: e.ModTime,
@@ -122,8 +122,8 @@ func (e Entry) TarHeader() *tar.Header {
 	return h
 }
 
-// tarMode converts Go's file mode bits into the Unix mode tar stores.
-func tarMode(m fs.FileMode) int64 {
+// UnixMode converts Go's file mode bits into the Unix mode tar stores.
+func UnixMode(m fs.FileMode) int64 {
 	mode := int64(m.Perm())
 	if m&fs.ModeSetuid != 0 {
 		mode |= 0o4000

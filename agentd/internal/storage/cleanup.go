@@ -17,6 +17,8 @@ var leftovers = []string{
 	archive.MetaName + tmpSuffix,
 	archive.ManifestName,
 	archive.MetaName,
+	archive.IndexName + tmpSuffix,
+	archive.IndexName,
 }
 
 // CleanupPartials removes what interrupted backups left behind, typically at
@@ -98,7 +100,7 @@ func (s *Store) cleanDir(dir string) ([]string, error) {
 	var removed []string
 	var errs []error
 	for _, name := range leftovers {
-		if committed && (name == archive.ManifestName || name == archive.MetaName) {
+		if committed && (name == archive.ManifestName || name == archive.MetaName || name == archive.IndexName) {
 			continue
 		}
 		path := filepath.Join(dir, name)

@@ -1,9 +1,12 @@
 package storage
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -206,4 +209,51 @@ func (p *Pending) Abort() error {
 	}
 	p.s.pruneEmpty(filepath.Dir(p.dir))
 	return nil
+}
+
+// WriteFile writes a companion file of the artifact (archive.IndexName)
+// into the snapshot directory before Commit: through a temp file that is
+// fsynced and renamed, so Commit's directory sync makes it durable with the
+// artifact, and Abort removes it with the rest. It returns the bytes written
+// and their hex sha256.
+func (p *Pending) WriteFile(name string, write func(w io.Writer) error) (int64, string, error) {
+	if p.state != stateOpen {
+		return 0, "", fmt.Errorf("write %s of snapshot %s: pending artifact is finished", name, p.ids.SnapshotID)
+	}
+	if name != archive.IndexName {
+		return 0, "", fmt.Errorf("write %s of snapshot %s: not a companion file", name, p.ids.SnapshotID)
+	}
+	tmp := filepath.Join(p.dir, name+tmpSuffix)
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, fileMode)
+	if err != nil {
+		return 0, "", fmt.Errorf("write %s: %w", name, err)
+	}
+	sum := sha256.New()
+	cw := &countingWriter{w: io.MultiWriter(f, sum)}
+	err = write(cw)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, filepath.Join(p.dir, name))
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+		return 0, "", fmt.Errorf("write %s of snapshot %s: %w", name, p.ids.SnapshotID, err)
+	}
+	return cw.n, hex.EncodeToString(sum.Sum(nil)), nil
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.n += int64(n)
+	return n, err
 }

@@ -3,7 +3,11 @@ package storage
 import (
 	"archive/tar"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -269,3 +273,36 @@ func TestOpenRefusesFile(t *testing.T) {
 	_, err := Open(path)
 	require.ErrorContains(t, err, "not a directory")
 }
+
+func TestWriteFileCommitsWithTheArtifactAndAbortRemovesIt(t *testing.T) {
+	t.Parallel()
+	s := openStore(t)
+	p, err := s.Begin(ids("snap_i"))
+	require.NoError(t, err)
+	n, sum, err := p.WriteFile(archive.IndexName, func(w io.Writer) error { _, err := w.Write([]byte("index")); return err })
+	require.NoError(t, err)
+	require.Equal(t, int64(5), n)
+	require.Equal(t, sha([]byte("index")), sum)
+	_, _, err = p.WriteFile("other.json", func(io.Writer) error { return nil })
+	require.ErrorContains(t, err, "not a companion file")
+	_, _, err = p.WriteFile(archive.IndexName, func(io.Writer) error { return errors.New("encoder broke") })
+	require.ErrorContains(t, err, "encoder broke")
+	require.NoFileExists(t, filepath.Join(p.Dir(), archive.IndexName+".tmp"))
+	require.NoError(t, p.Abort())
+	require.NoDirExists(t, p.Dir())
+
+	p, err = s.Begin(ids("snap_j"))
+	require.NoError(t, err)
+	_, _, err = p.WriteFile(archive.IndexName, func(w io.Writer) error { _, err := w.Write([]byte("kept")); return err })
+	require.NoError(t, err)
+	dir, err := p.Commit(archive.Manifest{}, archive.Meta{})
+	require.NoError(t, err)
+	b, err := os.ReadFile(filepath.Join(dir, archive.IndexName))
+	require.NoError(t, err)
+	require.Equal(t, "kept", string(b))
+	removed, err := s.CleanupPartials(func(string) bool { return false })
+	require.NoError(t, err)
+	require.Empty(t, removed, "a committed snapshot keeps its index")
+}
+
+func sha(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }

@@ -39,22 +39,45 @@ type item struct {
 // ready is closed: items that need no worker are ready at once.
 var ready = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
-// puller runs one pull: a walker goroutine lists the tree in order, workers
-// read small files concurrently into pooled buffers, and the calling
-// goroutine emits everything to the sink strictly in walk order, streaming
-// large files itself.
+// puller runs one pull: a producer goroutine (the walker, or an
+// incremental plan) lists the items in order, workers read small files
+// concurrently into pooled buffers, and the calling goroutine emits
+// everything to the sink strictly in that order, streaming large files
+// itself.
 type puller struct {
 	c      *pkgsftp.Client
 	sink   connector.Sink
 	o      pullOptions
 	budget *budget
 	bufs   *bufPool
+	// onVanished, when set, learns of a regular file that could not be
+	// opened or read (and so was not archived).
+	onVanished func(remote string)
+	// onChanged, when set, learns of a regular file archived with content
+	// that differs from its listing (grew or shrank while read).
+	onChanged func(remote string, e connector.Entry)
+}
+
+// producer hands the items of a pull to send, in archive order.
+type producer func(ctx context.Context, send func(context.Context, *item) error) error
+
+func newPuller(c *pkgsftp.Client, sink connector.Sink, o pullOptions) *puller {
+	return &puller{c: c, sink: sink, o: o, budget: newBudget(o.budget), bufs: &bufPool{}}
 }
 
 // pull walks o.paths over an established SFTP client into sink. It returns
 // once every goroutine it started has ended.
 func pull(ctx context.Context, c *pkgsftp.Client, sink connector.Sink, o pullOptions) error {
-	p := &puller{c: c, sink: sink, o: o, budget: newBudget(o.budget), bufs: &bufPool{}}
+	p := newPuller(c, sink, o)
+	return p.run(ctx, func(ctx context.Context, send func(context.Context, *item) error) error {
+		w := &walker{c: c, exclude: o.exclude, parents: map[string]bool{}, send: send}
+		return w.run(ctx, o.paths)
+	})
+}
+
+// run emits what produce lists, reading small files on o.inFlight workers.
+func (p *puller) run(ctx context.Context, produce producer) error {
+	o := p.o
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 
@@ -71,9 +94,8 @@ func pull(ctx context.Context, c *pkgsftp.Client, sink connector.Sink, o pullOpt
 	wg.Go(func() {
 		defer close(work)
 		defer close(order)
-		w := &walker{c: c, exclude: o.exclude, parents: map[string]bool{},
-			send: func(ctx context.Context, it *item) error { return p.dispatch(ctx, it, order, work) }}
-		if err := w.run(ctx, o.paths); err != nil {
+		send := func(ctx context.Context, it *item) error { return p.dispatch(ctx, it, order, work) }
+		if err := produce(ctx, send); err != nil {
 			cancel(err)
 		}
 	})
@@ -185,6 +207,9 @@ func (p *puller) emit(ctx context.Context, it *item) error {
 	e := it.entry
 	switch {
 	case e.Type == 0:
+		if it.small && p.onVanished != nil {
+			p.onVanished(it.remote)
+		}
 		p.sink.Warn(it.remote, it.warn)
 		return nil
 	case it.small:
@@ -201,6 +226,9 @@ func (p *puller) emit(ctx context.Context, it *item) error {
 		}
 	}
 	if it.warn != nil {
+		if it.small && p.onChanged != nil {
+			p.onChanged(it.remote, e)
+		}
 		p.sink.Warn(it.remote, it.warn)
 	}
 	return nil

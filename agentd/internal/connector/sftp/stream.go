@@ -22,6 +22,9 @@ var errSinkReturned = errors.New("sink stopped reading the body")
 func (p *puller) stream(ctx context.Context, it *item) error {
 	f, err := p.c.Open(it.remote)
 	if skippable(err) {
+		if p.onVanished != nil {
+			p.onVanished(it.remote)
+		}
 		p.sink.Warn(it.remote, fmt.Errorf("open: %w", err))
 		return nil
 	}
@@ -48,6 +51,9 @@ func (p *puller) stream(ctx context.Context, it *item) error {
 	case res.err != nil:
 		return fmt.Errorf("read %s: %w", it.remote, res.err)
 	case res.warn != nil:
+		if p.onChanged != nil {
+			p.onChanged(it.remote, it.entry)
+		}
 		p.sink.Warn(it.remote, res.warn)
 	}
 	return nil
