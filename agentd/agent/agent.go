@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/xvault/xvault/agentd/internal/incremental"
 	"github.com/xvault/xvault/agentd/internal/storage"
 	"github.com/xvault/xvault/sdk"
 )
@@ -114,11 +115,13 @@ func (c *Config) setDefaults() error {
 
 // Agent is a running agent.
 type Agent struct {
-	cfg   Config
-	log   *slog.Logger
-	st    *state
-	hub   *sdk.Client
-	store *storage.Store
+	cfg Config
+	// indexCache keeps the incremental index of each source's newest snapshot.
+	indexCache incremental.Cache
+	log        *slog.Logger
+	st         *state
+	hub        *sdk.Client
+	store      *storage.Store
 
 	downloads *downloads // nil: no download server, restores fail
 
@@ -219,8 +222,9 @@ func newAgent(ctx context.Context, cfg Config) (*Agent, error) {
 	}
 	return &Agent{
 		cfg: cfg, log: log, st: st, store: store, localRoots: roots, ownDirs: own,
-		hub:     sdk.New(cfg.HubURL, st.Token, sdk.WithHTTPClient(cfg.HTTPClient)),
-		running: map[string]context.CancelFunc{},
+		indexCache: incremental.Cache{Dir: cfg.StateDir},
+		hub:        sdk.New(cfg.HubURL, st.Token, sdk.WithHTTPClient(cfg.HTTPClient)),
+		running:    map[string]context.CancelFunc{},
 	}, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -58,8 +59,14 @@ func (a *Agent) backup(ctx context.Context, l *lease) (*sdk.SnapshotReport, erro
 		p.Abort()
 		return nil, fmt.Errorf("start artifact: %w", err)
 	}
-	sink := &archiveSink{w: w, l: l, sourceType: j.SourceType}
-	if err := conn.Pull(ctx, sink); err != nil {
+	sink := &archiveSink{w: w, l: l, sourceType: j.SourceType, snapshotID: j.SnapshotID}
+	var incr *incrementalBackup
+	if ip, ok := conn.(connector.IncrementalPuller); ok && incrementalEnabled(j) {
+		incr, err = a.pullIncremental(ctx, l, ip, sink)
+	} else {
+		err = conn.Pull(ctx, sink)
+	}
+	if err != nil {
 		w.Close()
 		p.Abort()
 		return nil, err
@@ -85,6 +92,12 @@ func (a *Agent) backup(ctx context.Context, l *lease) (*sdk.SnapshotReport, erro
 	if tm := l.transferMode.Load(); tm != nil {
 		manifest.TransferMode = *tm
 	}
+	if incr != nil {
+		if err := a.storeIndex(j, incr, p, &manifest); err != nil {
+			p.Abort()
+			return nil, fmt.Errorf("store incremental index: %w", err)
+		}
+	}
 	meta := archive.Meta{TenantID: j.TenantID, SourceID: j.SourceID, SnapshotID: j.SnapshotID, JobID: j.ID, AgentID: a.st.AgentID, CreatedAt: finished}
 	dir, err := p.Commit(manifest, meta)
 	if err != nil {
@@ -92,10 +105,33 @@ func (a *Agent) backup(ctx context.Context, l *lease) (*sdk.SnapshotReport, erro
 		return nil, fmt.Errorf("commit snapshot: %w", err)
 	}
 	mj, _ := json.Marshal(manifest)
-	return &sdk.SnapshotReport{
+	report := &sdk.SnapshotReport{
 		SizeBytes: res.StoredBytes, PlainBytes: res.PlainBytes, FileCount: l.filesDone.Load(), SHA256: res.SHA256,
 		LocalPath: dir, Manifest: mj, StartedAt: started, FinishedAt: finished,
-	}, nil
+	}
+	if incr != nil {
+		a.cacheIndex(l, dir)
+		incr.report(report)
+	}
+	return report, nil
+}
+
+// incrementalEnabled reports whether the job's source makes incremental
+// backups (ssh/sftp sources, unless their config turns it off).
+func incrementalEnabled(j *sdk.ClaimedJob) bool {
+	if j.SourceType != sdk.SourceSSH && j.SourceType != sdk.SourceSFTP {
+		return false
+	}
+	cfg, err := decodeConfig[sdk.SSHConfig](j)
+	if err != nil || !cfg.IncrementalEnabled() {
+		return false
+	}
+	for _, p := range cfg.Paths {
+		if path.Clean(p) == "/" {
+			return false // "/" has no directory entry to carry its dumpdir: fulls only
+		}
+	}
+	return true
 }
 
 // connectorEnv prepares what a connector gets for one job: the egress
@@ -179,6 +215,7 @@ type archiveSink struct {
 	w          *archive.Writer
 	l          *lease
 	sourceType sdk.SourceType
+	snapshotID string
 	described  bool
 	notes      map[string]any
 }
@@ -189,6 +226,10 @@ func (s *archiveSink) Describe(d archive.Descriptor) error {
 	}
 	s.described = true
 	d.LayoutVersion = archive.LayoutVersion
+	if d.Kind == string(sdk.SnapshotIncremental) {
+		d.LayoutVersion = archive.LayoutIncremental
+	}
+	d.SnapshotID = s.snapshotID
 	d.SourceType = string(s.sourceType)
 	if d.Connector == "" {
 		d.Connector = string(s.sourceType)

@@ -42,21 +42,21 @@ func (a *Agent) restore(ctx context.Context, l *lease) error {
 		return fmt.Errorf("%w: snapshot holds %d bytes, the limit is %d; hint: restore a subset with --path, "+
 			"or raise max_download_size_mb: %w", restore.ErrTooLarge, p.PlainBytes, p.MaxBytes, connector.ErrPermanent)
 	}
-	src, err := a.openArtifact(j)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = src.Close() }()
 	identity, err := a.fetchTenantIdentity(ctx, j)
 	if err != nil {
 		return err
 	}
+	src, err := a.openSource(ctx, l, p.SnapshotSHA256, p.Chain, identity, p.Paths)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = src.Close() }()
 	fileName := download.FileName(p.RestoreID, string(p.Format))
 	pending, err := a.downloads.area.Begin(p.RestoreID, fileName)
 	if err != nil {
 		return fmt.Errorf("prepare restore dir: %w", err)
 	}
-	if err := a.writeRestore(ctx, l, p, src, identity, pending); err != nil {
+	if err := a.writeRestore(ctx, l, p, src, pending); err != nil {
 		pending.Abort()
 		return err
 	}
@@ -87,32 +87,96 @@ func restorePayload(j *sdk.ClaimedJob) (*sdk.RestorePayload, error) {
 	return &p, nil
 }
 
-// openArtifact opens the committed artifact of the job's snapshot.
-func (a *Agent) openArtifact(j *sdk.ClaimedJob) (*os.File, error) {
-	path, err := a.store.ArtifactPath(snapshotIDs(j))
+// openArtifact opens the committed artifact of snapshot id of the job's source.
+func (a *Agent) openArtifact(j *sdk.ClaimedJob, id string) (*os.File, error) {
+	ids := snapshotIDs(j)
+	ids.SnapshotID = id
+	path, err := a.store.ArtifactPath(ids)
 	if err != nil {
-		return nil, fmt.Errorf("locate snapshot %s: %w: %w", j.SnapshotID, err, connector.ErrPermanent)
+		return nil, fmt.Errorf("locate snapshot %s: %w: %w", id, err, connector.ErrPermanent)
 	}
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("artifact of snapshot %s is missing on this agent (%s): %w", j.SnapshotID, path, connector.ErrPermanent)
+		return nil, missingError{fmt.Errorf("artifact of snapshot %s is missing on this agent (%s): %w", id, path, connector.ErrPermanent)}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("open artifact of snapshot %s: %w", j.SnapshotID, err)
+		return nil, fmt.Errorf("open artifact of snapshot %s: %w", id, err)
 	}
 	return f, nil
 }
 
-// writeRestore streams the checked artifact into the pending download.
-func (a *Agent) writeRestore(ctx context.Context, l *lease, p *sdk.RestorePayload, src io.Reader, id age.Identity,
-	dst io.Writer) error {
-	in := &countingReader{r: &ctxReader{ctx: ctx, r: src}, n: &l.bytesRead}
-	rd, err := archive.NewReader(bufio.NewReaderSize(in, 1<<20), id, archive.ReadOptions{ExpectedSHA256: p.SnapshotSHA256})
-	if err != nil {
-		return fmt.Errorf("open artifact of snapshot %s (wrong tenant key or not an age file): %w: %w",
-			l.job.SnapshotID, err, connector.ErrPermanent)
+// missingError is an artifact missing from this agent's storage (it
+// matches errArtifactMissing without saying so in its message).
+type missingError struct{ error }
+
+func (e missingError) Unwrap() error        { return e.error }
+func (e missingError) Is(target error) bool { return target == errArtifactMissing }
+
+// source is what a restore or verify reads: one artifact, or the chain of
+// an incremental assembled into a whole tree.
+type source interface {
+	archive.Source
+	Close() error
+}
+
+// openSource opens the job's snapshot for reading: its artifact (checked
+// against sha), or, with a chain (tip first), a ChainReader over the
+// chain's artifacts, each checked against its own sha256. Reads count into
+// the lease's bytesRead and stop when ctx ends.
+func (a *Agent) openSource(ctx context.Context, l *lease, sha string, chain []sdk.ChainLink, id age.Identity,
+	paths []string) (source, error) {
+	j := l.job
+	open := func(snapshot string) (io.ReadCloser, error) {
+		f, err := a.openArtifact(j, snapshot)
+		if err != nil {
+			return nil, err
+		}
+		in := &countingReader{r: &ctxReader{ctx: ctx, r: f}, n: &l.bytesRead}
+		return readCloser{Reader: bufio.NewReaderSize(in, 1<<20), Closer: f}, nil
 	}
-	defer func() { _ = rd.Close() }()
+	if len(chain) == 0 {
+		rc, err := open(j.SnapshotID)
+		if err != nil {
+			return nil, err
+		}
+		rd, err := archive.NewReader(rc, id, archive.ReadOptions{ExpectedSHA256: sha})
+		if err != nil {
+			_ = rc.Close()
+			return nil, fmt.Errorf("open artifact of snapshot %s (wrong tenant key or not an age file): %w: %w",
+				j.SnapshotID, err, connector.ErrPermanent)
+		}
+		return singleSource{Reader: rd, rc: rc}, nil
+	}
+	if chain[0].SnapshotID != j.SnapshotID {
+		return nil, fmt.Errorf("chain of snapshot %s starts at %s: %w", j.SnapshotID, chain[0].SnapshotID, connector.ErrPermanent)
+	}
+	links := make([]archive.ChainArtifact, len(chain))
+	for i, c := range chain {
+		links[i] = archive.ChainArtifact{SnapshotID: c.SnapshotID, SHA256: c.SHA256,
+			Open: func() (io.ReadCloser, error) { return open(c.SnapshotID) }}
+	}
+	cr, err := archive.NewChainReader(links, id, archive.ChainOptions{Paths: paths})
+	if err != nil {
+		return nil, fmt.Errorf("chain of snapshot %s: %w: %w", j.SnapshotID, err, connector.ErrPermanent)
+	}
+	return cr, nil
+}
+
+// singleSource closes the artifact file with its reader.
+type singleSource struct {
+	*archive.Reader
+	rc io.Closer
+}
+
+func (s singleSource) Close() error { _ = s.Reader.Close(); return s.rc.Close() }
+
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
+// writeRestore streams the checked snapshot into the pending download.
+func (a *Agent) writeRestore(ctx context.Context, l *lease, p *sdk.RestorePayload, rd source, dst io.Writer) error {
 	out := bufio.NewWriterSize(&countingWriter{w: dst, n: &l.bytesWritten}, 1<<20)
 	st, err := restore.Write(rd, out, restore.Options{Format: p.Format, Paths: p.Paths, MaxBytes: p.MaxBytes,
 		OnFile: func(name string, _ int64) { l.filesDone.Add(1); l.currentPath.Store(&name) }})

@@ -38,7 +38,10 @@
 // (tar → zstd → age → sha256 → destination). [NewReader] reads one back,
 // streaming, and turns any truncation, tampering, trailing data or sha256
 // mismatch into an error instead of a quiet end of archive. [VerifyFile]
-// checks an artifact end to end.
+// checks an artifact end to end. [ChainReader] assembles the tree of an
+// incremental snapshot (layout 3, GNU.dumpdir records) from the artifacts of
+// its chain; [RefuseIncremental] keeps single-artifact readers from taking
+// an incremental for a whole tree.
 //
 // This package imports no xVault server code; connectors, the agent's
 // pipeline and restores all build on it.

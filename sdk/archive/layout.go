@@ -54,7 +54,11 @@ type Descriptor struct {
 	WordPress *WordPress `json:"wordpress,omitempty"`
 	// Incremental describes the chain link of an incremental snapshot.
 	Incremental *Incremental `json:"incremental,omitempty"`
-	Warnings    []string     `json:"warnings"`
+	// AssembledFrom is set by [ChainReader] on the descriptor of an assembled
+	// incremental (layout_version 2, a whole tree): the chain's snapshot
+	// ids, tip first. Never written into an artifact.
+	AssembledFrom []string `json:"assembled_from,omitempty"`
+	Warnings      []string `json:"warnings"`
 }
 
 // Incremental is the descriptor part of an incremental snapshot.

@@ -66,9 +66,17 @@ func (z *zipWriter) close() error { return z.zw.Close() }
 
 // tarZstWriter re-emits the entries as a PAX tar compressed with zstd: every
 // entry type the snapshot holds, with its owner, mode and times.
+//
+// With repeatDirs (an assembled chain: the files an older artifact gives come
+// after the tip's entries, so a directory's subtree is not contiguous) every
+// directory is written once more at the end: GNU tar sets a directory's
+// mtime when the stream leaves it, and the repeat sets it again once all of
+// its content is in place.
 type tarZstWriter struct {
-	zw *zstd.Encoder
-	tw *tar.Writer
+	zw         *zstd.Encoder
+	tw         *tar.Writer
+	repeatDirs bool
+	dirs       []tar.Header
 }
 
 func newTarZstWriter(w io.Writer) (*tarZstWriter, error) {
@@ -84,6 +92,9 @@ func (t *tarZstWriter) add(hdr *tar.Header, body io.Reader) (string, error) {
 	h.Format = tar.FormatPAX
 	if h.Typeflag == tar.TypeDir {
 		h.Name += "/"
+		if t.repeatDirs {
+			t.dirs = append(t.dirs, h)
+		}
 	}
 	if err := t.tw.WriteHeader(&h); err != nil {
 		return "", err
@@ -97,6 +108,12 @@ func (t *tarZstWriter) add(hdr *tar.Header, body io.Reader) (string, error) {
 }
 
 func (t *tarZstWriter) close() error {
+	for i := len(t.dirs) - 1; i >= 0; i-- {
+		if err := t.tw.WriteHeader(&t.dirs[i]); err != nil {
+			_ = t.zw.Close()
+			return err
+		}
+	}
 	if err := t.tw.Close(); err != nil {
 		_ = t.zw.Close()
 		return err

@@ -1,5 +1,6 @@
 // Package restore turns a snapshot's artifact into a download: it reads the
-// artifact through sdk/archive's checking reader and re-emits the selected
+// artifact through sdk/archive's checking reader (or an incremental's chain
+// through its ChainReader) and re-emits the selected
 // entries as a ZIP or a tar.zst, streaming, in one pass. It succeeds only
 // when the reader reported a clean end, i.e. age, zstd and tar all ended
 // where they should and the artifact's sha256 matched; the caller publishes
@@ -35,6 +36,10 @@ type Options struct {
 	MaxBytes int64
 	// OnFile is called after each regular file written (progress); may be nil.
 	OnFile func(name string, size int64)
+	// Chain says the source is an assembled chain (set automatically when it
+	// is an *archive.ChainReader; set it when wrapping one): a tar.zst then
+	// repeats every directory at its end, see tarZstWriter.
+	Chain bool
 }
 
 // Stats describes what was written.
@@ -43,7 +48,7 @@ type Stats struct {
 	Files      int64 // regular files written
 	PlainBytes int64 // their contents
 	Skipped    []string
-	Artifact   archive.Result
+	Artifact   archive.Result // a single artifact's; zero for a chain (see ChainReader.Results)
 }
 
 // entryWriter is one output format.
@@ -52,10 +57,14 @@ type entryWriter interface {
 	close() error
 }
 
-// Write streams the entries of r that opts selects into w. It returns nil
-// only after r's clean end; on error the output is garbage and must be
-// thrown away.
-func Write(r *archive.Reader, w io.Writer, opts Options) (Stats, error) {
+// Write streams the entries of r that opts selects into w. r is one
+// artifact (*archive.Reader) or an assembled chain (*archive.ChainReader).
+// A single artifact of an incremental snapshot (layout_version 3) is refused
+// with an error wrapping ErrArtifact and an *archive.IncrementalError
+// ("snapshot … is incremental: restore its chain"). Write returns nil only
+// after r's clean end; on error the output is garbage and must be thrown
+// away.
+func Write(r archive.Source, w io.Writer, opts Options) (Stats, error) {
 	var st Stats
 	cw := &capWriter{w: w, max: opts.MaxBytes}
 	var ew entryWriter
@@ -63,14 +72,18 @@ func Write(r *archive.Reader, w io.Writer, opts Options) (Stats, error) {
 	case sdk.RestoreZip, "":
 		ew = newZipWriter(cw)
 	case sdk.RestoreTarZst:
-		var err error
-		if ew, err = newTarZstWriter(cw); err != nil {
+		tw, err := newTarZstWriter(cw)
+		if err != nil {
 			return st, err
 		}
+		_, isChain := r.(*archive.ChainReader)
+		tw.repeatDirs = isChain || opts.Chain
+		ew = tw
 	default:
 		return st, fmt.Errorf("restore format %q: want zip or tar.zst", opts.Format)
 	}
 	sel := selector{paths: opts.Paths}
+	r = archive.RefuseIncremental(r)
 	if err := copyEntries(r, ew, sel, opts, &st); err != nil {
 		_ = ew.close()
 		return st, err
@@ -78,11 +91,13 @@ func Write(r *archive.Reader, w io.Writer, opts Options) (Stats, error) {
 	if err := ew.close(); err != nil {
 		return st, fmt.Errorf("finish %s: %w", opts.Format, err)
 	}
-	st.Artifact = r.Result()
+	if res, ok := r.(interface{ Result() archive.Result }); ok {
+		st.Artifact = res.Result()
+	}
 	return st, nil
 }
 
-func copyEntries(r *archive.Reader, ew entryWriter, sel selector, opts Options, st *Stats) error {
+func copyEntries(r archive.Source, ew entryWriter, sel selector, opts Options, st *Stats) error {
 	for {
 		hdr, err := r.Next()
 		if errors.Is(err, io.EOF) {

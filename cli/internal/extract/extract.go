@@ -55,7 +55,10 @@ type extractor struct {
 }
 
 // Extract writes every selected entry of src into dir (created if needed).
-// It returns the first error; entries written before it stay in dir.
+// It returns the first error; entries written before it stay in dir. A
+// single artifact of an incremental snapshot is refused before anything is
+// written (an *archive.IncrementalError): its chain must be assembled
+// (archive.ChainReader).
 func Extract(src Source, dir string, opts Options) (Stats, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return Stats{}, fmt.Errorf("make %s: %w", dir, err)
@@ -66,6 +69,7 @@ func Extract(src Source, dir string, opts Options) (Stats, error) {
 	}
 	defer func() { _ = root.Close() }()
 	x := &extractor{root: root, opts: opts, dirs: map[string]*tar.Header{}}
+	src = archive.RefuseIncremental(src)
 	for {
 		hdr, err := src.Next()
 		if errors.Is(err, io.EOF) {

@@ -101,37 +101,48 @@ func verifyRun(ctx context.Context, out *output.Printer, opts *verifyOptions) er
 }
 
 type extractOptions struct {
-	File, Identity, To, SHA256 string
-	Paths                      []string
+	Files        []string
+	Identity, To string
+	SHA256s      []string // none, or one per file in the order of Files
+	Paths        []string
 }
 
 func newExtractCmd(f *cmdutil.Factory) *cli.Command {
 	opts := &extractOptions{}
-	var paths cli.StringSlice
+	var paths, sums cli.StringSlice
 	return &cli.Command{
 		Name:  "extract",
-		Usage: "Decrypt and unpack an artifact with the tenant's exported key (disaster recovery)",
-		UsageText: `xv archive extract FILE --identity KEYFILE --to DIR [--path P]... [--sha256 HEX]
+		Usage: "Decrypt and unpack an artifact (or an incremental's chain) with the tenant's exported key (disaster recovery)",
+		UsageText: `xv archive extract FILE... --identity KEYFILE --to DIR [--path P]... [--sha256 HEX]...
 
 Refuses entries that would land outside DIR and never writes through a
 symlink. Entries are written as they are read: if the artifact turns out to
 be damaged, the command fails and DIR holds what came before the damage.
 
+An incremental snapshot holds only what changed since its parent: pass the
+artifacts of its whole chain, down to its full, in any order ('xv snapshot
+show SNAP' lists them); they are assembled into the snapshot's tree. With
+several files, give --sha256 once per FILE, in the same order, or not at all.
+
 Examples:
    xv archive extract backup.tar.zst.age --identity tenant.key --to ./restore
-   xv archive extract backup.tar.zst.age --identity tenant.key --to ./etc --path etc/nginx`,
+   xv archive extract backup.tar.zst.age --identity tenant.key --to ./etc --path etc/nginx
+   xv archive extract snp_c.age snp_b.age snp_a.age --identity tenant.key --to ./restore`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "identity", Required: true, Usage: "tenant identity `KEYFILE` ('xv tenant key export')", Destination: &opts.Identity},
 			&cli.StringFlag{Name: "to", Required: true, Usage: "unpack into `DIR`", Destination: &opts.To},
 			&cli.StringSliceFlag{Name: "path", Usage: "only `PATH` and what lies below it (repeatable)", Destination: &paths},
-			&cli.StringFlag{Name: "sha256", Usage: "expected sha256 `HEX` of the file; checked at the end", Destination: &opts.SHA256},
+			&cli.StringSliceFlag{Name: "sha256", Usage: "expected sha256 `HEX` of the file (one per FILE); checked at the end", Destination: &sums},
 		},
 		Action: func(c *cli.Context) error {
-			args, err := cmdutil.Args(c, "FILE")
-			if err != nil {
-				return err
+			opts.Files = c.Args().Slice()
+			if len(opts.Files) == 0 {
+				return cmdutil.UsageErrorf("%s: want FILE..., got 0 arguments", c.Command.HelpName)
 			}
-			opts.File = args[0]
+			opts.SHA256s = sums.Value()
+			if len(opts.SHA256s) > 0 && len(opts.SHA256s) != len(opts.Files) {
+				return cmdutil.UsageErrorf("--sha256 given %d time(s) for %d file(s): give it once per FILE, in the same order", len(opts.SHA256s), len(opts.Files))
+			}
 			for _, p := range paths.Value() {
 				clean := strings.TrimPrefix(path.Clean("/"+p), "/")
 				if sdkarchive.ValidName(clean) != nil {
@@ -149,24 +160,47 @@ func extractRun(f *cmdutil.Factory, opts *extractOptions) error {
 	if err != nil {
 		return err
 	}
-	in, err := os.Open(opts.File)
-	if err != nil {
-		return err
+	var src extract.Source
+	what := opts.Files[0]
+	if len(opts.Files) == 1 {
+		in, err := os.Open(opts.Files[0])
+		if err != nil {
+			return err
+		}
+		defer func() { _ = in.Close() }()
+		sum := ""
+		if len(opts.SHA256s) == 1 {
+			sum = opts.SHA256s[0]
+		}
+		rd, err := sdkarchive.NewReader(bufio.NewReaderSize(in, 1<<20), id, sdkarchive.ReadOptions{ExpectedSHA256: sum})
+		if err != nil {
+			return cmdutil.WithHint(fmt.Errorf("%s: %w", opts.Files[0], err), "is KEYFILE the identity of this artifact's tenant?")
+		}
+		defer func() { _ = rd.Close() }()
+		src = rd
+	} else {
+		chain, err := openChain(opts, id)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = chain.Close() }()
+		src, what = chain, fmt.Sprintf("the chain of %d artifacts", len(opts.Files))
 	}
-	defer func() { _ = in.Close() }()
-	rd, err := sdkarchive.NewReader(bufio.NewReaderSize(in, 1<<20), id, sdkarchive.ReadOptions{ExpectedSHA256: opts.SHA256})
-	if err != nil {
-		return cmdutil.WithHint(fmt.Errorf("%s: %w", opts.File, err), "is KEYFILE the identity of this artifact's tenant?")
-	}
-	defer func() { _ = rd.Close() }()
-	st, err := extract.Extract(rd, opts.To, extract.Options{Paths: opts.Paths, Warn: func(name, why string) {
+	st, err := extract.Extract(src, opts.To, extract.Options{Paths: opts.Paths, Warn: func(name, why string) {
 		fmt.Fprintf(f.IO.ErrOut, "skipped %s: %s\n", name, why)
 	}})
-	if err != nil {
-		return fmt.Errorf("extract %s into %s (incomplete): %w", opts.File, opts.To, err)
+	if hinted := incrementalHint(opts.Files[0], err); hinted != nil {
+		return hinted
 	}
-	fmt.Fprintf(f.IO.ErrOut, "Extracted %s entries (%s files, %s) into %s; the artifact checked out.\n",
-		output.Count(st.Entries), output.Count(st.Files), output.Bytes(st.Bytes), opts.To)
+	if err != nil {
+		return fmt.Errorf("extract %s into %s (incomplete): %w", what, opts.To, err)
+	}
+	checked := "the artifact checked out"
+	if len(opts.Files) > 1 {
+		checked = "every artifact checked out"
+	}
+	fmt.Fprintf(f.IO.ErrOut, "Extracted %s entries (%s files, %s) into %s; %s.\n",
+		output.Count(st.Entries), output.Count(st.Files), output.Bytes(st.Bytes), opts.To, checked)
 	return nil
 }
 

@@ -46,7 +46,7 @@ func TestExtractRefusesSymlinkEscape(t *testing.T) {
 	victim := t.TempDir()
 	artifact := hostileArtifact(t, id, victim)
 	f := &cmdutil.Factory{IO: &cmdutil.IOStreams{Out: io.Discard, ErrOut: io.Discard}}
-	err = extractRun(f, &extractOptions{File: artifact, Identity: keyFile, To: filepath.Join(t.TempDir(), "out")})
+	err = extractRun(f, &extractOptions{Files: []string{artifact}, Identity: keyFile, To: filepath.Join(t.TempDir(), "out")})
 	require.ErrorContains(t, err, "symlink")
 	entries, err := os.ReadDir(victim)
 	require.NoError(t, err)
