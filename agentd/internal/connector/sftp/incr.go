@@ -57,7 +57,11 @@ func (c *Connector) PullIncremental(ctx context.Context, sink connector.Sink, re
 }
 
 func (c *Connector) pullIncremental(ctx context.Context, client *ssh.Client, sink connector.Sink, req connector.IncrementalRequest) (*connector.IncrementalResult, string, error) {
-	if c.useExecListing(ctx, client, req) {
+	useExec, err := c.useExecListing(ctx, client, req)
+	if err != nil {
+		return nil, TransferExec, err
+	}
+	if useExec {
 		res, err := c.incrementalExec(ctx, client, sink, req)
 		switch {
 		case err == nil:
@@ -74,25 +78,22 @@ func (c *Connector) pullIncremental(ctx context.Context, client *ssh.Client, sin
 	return res, TransferSFTP, err
 }
 
-// useExecListing decides whether to try the exec listing. In auto mode a
-// full probes the server's tar first (an SFTP-only account answers an exec
-// only after a timeout, the probe at once), and an incremental whose parent
-// was listed over SFTP stays on SFTP until the next full.
-func (c *Connector) useExecListing(ctx context.Context, client *ssh.Client, req connector.IncrementalRequest) bool {
+// useExecListing decides whether to try the exec listing. A full probes
+// the server's tar first, as a full Pull does (an SFTP-only account answers
+// an exec only after a timeout, the probe at once; a forced exec fails there
+// with its hint); in auto mode an incremental whose parent was listed over
+// SFTP stays on SFTP until the next full.
+func (c *Connector) useExecListing(ctx context.Context, client *ssh.Client, req connector.IncrementalRequest) (bool, error) {
 	switch {
 	case c.cfg.Transfer == TransferSFTP:
-		return false
+		return false, nil
+	case req.Parent == nil:
+		mode, _, err := c.chooseTransfer(ctx, client)
+		return mode == TransferExec, err
 	case c.cfg.Transfer == TransferExec:
-		return true
-	case req.Parent != nil:
-		return req.Parent.Header.Listing == incremental.ListingFind
+		return true, nil
 	}
-	_, err := sshexec.Probe(ctx, client)
-	if errors.Is(err, sshexec.ErrNoExec) {
-		c.log.Info("exec transfer unavailable, using sftp", "reason", err)
-		return false
-	}
-	return true
+	return req.Parent.Header.Listing == incremental.ListingFind, nil
 }
 
 // describe writes the snapshot's descriptor for plan.
