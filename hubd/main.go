@@ -77,6 +77,8 @@ func serveFlags() []cli.Flag {
 			Usage: "how often every source's retention policy is applied (also after each backup)"},
 		&cli.DurationFlag{Name: "scheduler-interval", Value: hub.DefaultSchedulerInterval, EnvVars: []string{"XV_SCHEDULER_INTERVAL"},
 			Usage: "how often the scheduler looks for due schedule slots"},
+		&cli.DurationFlag{Name: "chain-grace", Value: hub.DefaultChainGrace, EnvVars: []string{"XV_CHAIN_GRACE"},
+			Usage: "how long a backup waits for its incremental chain's agent before any agent makes a full"},
 		&cli.BoolFlag{Name: "migrate", EnvVars: []string{"XV_MIGRATE"}, Usage: "apply pending database migrations at start"},
 		&cli.BoolFlag{Name: "allow-webhook-private", EnvVars: []string{"XV_ALLOW_WEBHOOK_PRIVATE"},
 			Usage: "let webhook URLs reach loopback and private addresses (--dev allows them)"},
@@ -97,6 +99,7 @@ func runServe(c *cli.Context) error {
 	}
 	cfg.RetentionInterval, cfg.SchedulerInterval = c.Duration("retention-interval"), c.Duration("scheduler-interval")
 	cfg.AllowWebhookPrivate = c.Bool("allow-webhook-private")
+	cfg.ChainGrace = c.Duration("chain-grace")
 	if !cfg.Dev {
 		if cfg.Keys, err = hub.LoadKeys(os.Getenv("XV_KEK"), c.String("kek-file")); err != nil {
 			return err

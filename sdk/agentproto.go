@@ -104,6 +104,9 @@ type SecretPayload struct {
 	Password   string         `json:"password,omitempty"`
 	PrivateKey string         `json:"private_key,omitempty"`
 	Passphrase string         `json:"passphrase,omitempty"`
+	// Kind s3_access_key (storage targets).
+	AccessKeyID     string `json:"access_key_id,omitempty"`
+	SecretAccessKey string `json:"secret_access_key,omitempty"`
 	// SSH is the credential of the source's "ssh" block (mysql and
 	// postgres through SSH); DB is the database password of a wordpress
 	// source's db_credential_id. Each is released with the job's own.

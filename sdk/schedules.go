@@ -101,6 +101,7 @@ type RetentionDecision struct {
 	VerifyStatus VerifyStatus `json:"verify_status,omitempty"` // the snapshot's last verification; "" = never
 	Keep         bool         `json:"keep"`
 	Reasons      []string     `json:"reasons"`
+	ParentID     string       `json:"parent_id,omitempty"` // an incremental's parent
 }
 
 // SimulatedSnapshot is one snapshot given to the simulator.
@@ -108,6 +109,9 @@ type SimulatedSnapshot struct {
 	ID           string       `json:"id,omitempty"` // default: its position, "1", "2", …
 	CreatedAt    time.Time    `json:"created_at"`
 	VerifyStatus VerifyStatus `json:"verify_status,omitempty"` // "" = never verified
+	// ParentID makes it an incremental of that snapshot (an id of this
+	// request); "" = a full.
+	ParentID string `json:"parent_id,omitempty"`
 }
 
 // SimulateRetentionRequest runs a policy on given timestamps, touching nothing.
@@ -116,6 +120,9 @@ type SimulateRetentionRequest struct {
 	Timezone  string              `json:"timezone,omitempty"` // default UTC
 	Now       *time.Time          `json:"now,omitempty"`      // default the hub's clock
 	Snapshots []SimulatedSnapshot `json:"snapshots"`
+	// Verify: the source has verify drills, so an older chain is kept until
+	// the newest full is verified ok (docs/incremental.md section 5).
+	Verify bool `json:"verify,omitempty"`
 }
 
 // RetentionDecisions is the answer of the simulator and of a preview:

@@ -68,6 +68,9 @@ type CredentialKind string
 const (
 	CredentialPassword      CredentialKind = "password"
 	CredentialSSHPrivateKey CredentialKind = "ssh_private_key"
+	// CredentialS3AccessKey is an S3 access key id and secret access key,
+	// used by storage targets (docs/storage.md).
+	CredentialS3AccessKey CredentialKind = "s3_access_key"
 )
 
 // JobType is what a job does.
@@ -168,6 +171,9 @@ type Tenant struct {
 	PublicKey string    `json:"public_key"` // age X25519 recipient (age1…)
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+
+	// DefaultStorageID is the storage target of sources that name none.
+	DefaultStorageID string `json:"default_storage_id,omitempty"`
 }
 
 type CreateTenantRequest struct {
@@ -218,6 +224,10 @@ type Credential struct {
 	HasPassphrase bool           `json:"has_passphrase"`
 	CreatedAt     time.Time      `json:"created_at"`
 	UpdatedAt     time.Time      `json:"updated_at"`
+
+	// Platform: a credential of no tenant (TenantID empty), made by a
+	// platform admin for platform storage targets.
+	Platform bool `json:"platform,omitempty"`
 }
 
 type CreateCredentialRequest struct {
@@ -226,6 +236,9 @@ type CreateCredentialRequest struct {
 	Password   string         `json:"password,omitempty"`    // kind password
 	PrivateKey string         `json:"private_key,omitempty"` // kind ssh_private_key, PEM/OpenSSH
 	Passphrase string         `json:"passphrase,omitempty"`  // optional, for an encrypted private key
+	// Kind s3_access_key: both are sealed; neither is ever returned.
+	AccessKeyID     string `json:"access_key_id,omitempty"`
+	SecretAccessKey string `json:"secret_access_key,omitempty"`
 }
 
 // Source is a system to back up.
@@ -242,6 +255,10 @@ type Source struct {
 	HostKeyFingerprint string    `json:"host_key_fingerprint,omitempty"`
 	CreatedAt          time.Time `json:"created_at"`
 	UpdatedAt          time.Time `json:"updated_at"`
+
+	// StorageID names the storage target its snapshots go to; empty: the
+	// tenant's default_storage_id, else local_fs (docs/storage.md).
+	StorageID string `json:"storage_id,omitempty"`
 }
 
 // SSHConfig is the config of ssh and sftp sources.
@@ -289,6 +306,7 @@ type CreateSourceRequest struct {
 	Name         string          `json:"name"`
 	CredentialID string          `json:"credential_id,omitempty"`
 	Config       json.RawMessage `json:"config"`
+	StorageID    string          `json:"storage_id,omitempty"` // a storage target id; empty: the tenant's default
 }
 
 // UpdateSourceRequest changes only the fields that are set. Config replaces
@@ -298,6 +316,7 @@ type UpdateSourceRequest struct {
 	Status       *SourceStatus   `json:"status,omitempty"`
 	CredentialID *string         `json:"credential_id,omitempty"`
 	Config       json.RawMessage `json:"config,omitempty"`
+	StorageID    *string         `json:"storage_id,omitempty"` // "" clears it (back to the tenant's default)
 }
 
 // Progress of a running job, reported by the agent on every lease renewal.
@@ -379,6 +398,8 @@ type Snapshot struct {
 	ParentSnapshotID string       `json:"parent_snapshot_id,omitempty"`
 	ChainLength      int          `json:"chain_length"`
 	ChainBytes       int64        `json:"chain_bytes"`
+	// StorageTargetID names the storage target holding an s3 snapshot.
+	StorageTargetID string `json:"storage_target_id,omitempty"`
 }
 
 type SnapshotListOptions struct {

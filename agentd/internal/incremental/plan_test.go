@@ -21,7 +21,7 @@ func TestPlanRules(t *testing.T) {
 		want       Action
 	}{
 		{"unchanged file", "srv/w/a", ListingFind, func(*Record) {}, ActionSkip},
-		{"unchanged symlink", "srv/w/l", ListingFind, func(*Record) {}, ActionSkip},
+		{"unchanged symlink (symlinks are always emitted)", "srv/w/l", ListingFind, func(*Record) {}, ActionEmit},
 		{"unchanged empty file", "srv/w/e", ListingFind, func(*Record) {}, ActionSkip},
 		{"size", "srv/w/a", ListingFind, func(r *Record) { r.Size++ }, ActionStore},
 		{"mtime ns", "srv/w/a", ListingFind, func(r *Record) { r.MtimeNS++ }, ActionStore},

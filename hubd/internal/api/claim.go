@@ -57,6 +57,12 @@ func (s *Server) tryClaim(ctx context.Context, agentID string, types []string, d
 			return err
 		}
 		row, err = store.ClaimJob(ctx, tx, store.ClaimParams{AgentID: agentID, Types: types, Now: s.now(), Lease: s.cfg.Lease})
+		if err != nil || row == nil || row.Type != store.JobTypeBackup {
+			return err
+		}
+		// Plan at claim time (the chain may have changed since enqueue),
+		// kept on the job for the completion's check.
+		_, err = store.PlanBackup(ctx, tx, store.PlanParams{Job: row, Now: s.now(), Grace: s.cfg.ChainGrace})
 		return err
 	})
 	if err != nil {
@@ -108,6 +114,9 @@ func (s *Server) claimedJob(ctx context.Context, j *store.Job) (*sdk.ClaimedJob,
 	}
 	out.TenantRecipient = key.PublicKey
 	switch j.Type {
+	case store.JobTypeBackup:
+		plan := store.DecodeBackupPlan(j.BackupPlan)
+		out.Incremental, out.FullReason = plan.Incremental, plan.FullReason
 	case store.JobTypeRestore:
 		if out.Payload, err = s.restorePayload(ctx, j); err != nil {
 			return nil, err

@@ -58,6 +58,9 @@ func (s *Server) completeParams(c *call, req *sdk.CompleteRequest) (*store.Compl
 	p := &store.CompleteParams{JobID: c.r.PathValue("id"), AgentID: c.caller.AgentID, Epoch: req.LeaseEpoch,
 		Now: s.now(), Status: string(req.Status), ErrorMessage: req.ErrorMessage, Permanent: req.Permanent,
 		Snapshot: snap, Backoff: s.cfg.Backoff}
+	if req.Snapshot != nil {
+		p.FullReason = req.Snapshot.FullReason
+	}
 	if req.Warnings != nil {
 		p.Warnings, _ = json.Marshal(req.Warnings)
 	}
@@ -88,6 +91,7 @@ func snapshotIn(f validate.Fields, r *sdk.SnapshotReport) *store.Snapshot {
 	s := &store.Snapshot{Status: string(sdk.SnapshotCompleted), SizeBytes: r.SizeBytes, PlainBytes: r.PlainBytes,
 		FileCount: r.FileCount, SHA256: r.SHA256, ManifestJSON: rawOrNil(r.Manifest),
 		StorageBackend: sdk.StorageLocalFS, LocalPath: r.LocalPath}
+	chainIn(f, r, s)
 	if !r.StartedAt.IsZero() {
 		started := r.StartedAt.UTC()
 		s.StartedAt = &started
@@ -100,4 +104,36 @@ func snapshotIn(f validate.Fields, r *sdk.SnapshotReport) *store.Snapshot {
 		}
 	}
 	return s
+}
+
+// chainIn checks the chain fields of a snapshot report (docs/incremental.md
+// section 4) and copies them onto the row; completion then checks the
+// parent against the claim's plan.
+func chainIn(f validate.Fields, r *sdk.SnapshotReport, s *store.Snapshot) {
+	switch r.Kind {
+	case "", sdk.SnapshotFull:
+		s.Kind = store.KindFull
+		if r.ParentSnapshotID != "" {
+			f.Add("snapshot.parent_snapshot_id", "is only for incremental snapshots")
+		}
+	case sdk.SnapshotIncremental:
+		s.Kind = store.KindIncremental
+		if r.ParentSnapshotID == "" || len(r.ParentSnapshotID) > 100 {
+			f.Add("snapshot.parent_snapshot_id", "is required for an incremental snapshot (at most 100 characters)")
+		}
+		s.ParentSnapshotID = &r.ParentSnapshotID
+	default:
+		f.Add("snapshot.kind", "must be full or incremental")
+	}
+	if r.ConfigHash != "" {
+		if b, err := hex.DecodeString(r.ConfigHash); err != nil || len(b) != 32 || strings.ToLower(r.ConfigHash) != r.ConfigHash {
+			f.Add("snapshot.config_hash", "must be 64 lowercase hex characters")
+		}
+		s.ConfigHash = &r.ConfigHash
+	} else if s.Kind == store.KindIncremental {
+		f.Add("snapshot.config_hash", "is required for an incremental snapshot")
+	}
+	if len(r.FullReason) > maxErrorMessage {
+		f.Add("snapshot.full_reason", "must be at most 4096 bytes")
+	}
 }

@@ -2,12 +2,10 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 
 	"github.com/uptrace/bun"
 
-	"github.com/xvault/xvault/hubd/internal/keys"
 	"github.com/xvault/xvault/hubd/internal/store"
 	"github.com/xvault/xvault/hubd/internal/validate"
 	"github.com/xvault/xvault/sdk"
@@ -26,14 +24,9 @@ func (s *Server) createCredential(ctx context.Context, c *call) (int, any, error
 	now := s.now()
 	cred := &store.Credential{ID: store.NewID(), TenantID: c.tenantID, Name: req.Name, Kind: string(req.Kind),
 		HasPassphrase: req.Passphrase != "", CreatedAt: now, UpdatedAt: now}
-	payload, err := json.Marshal(sdk.SecretPayload{Kind: req.Kind, Password: req.Password,
-		PrivateKey: req.PrivateKey, Passphrase: req.Passphrase})
-	if err != nil {
-		return 0, nil, wrapf(err, "encode credential")
-	}
-	cred.Ciphertext, cred.KEKID, err = s.cfg.Keys.Seal(payload, keys.CredentialAD(c.tenantID, cred.ID))
-	if err != nil {
-		return 0, nil, wrapf(err, "seal credential")
+	var err error
+	if cred.Ciphertext, cred.KEKID, err = s.sealCredential(&req, c.tenantID, cred.ID); err != nil {
+		return 0, nil, err
 	}
 	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		if err := store.CreateCredential(ctx, tx, cred); err != nil {
@@ -76,7 +69,7 @@ func (s *Server) deleteCredential(ctx context.Context, c *call) (int, any, error
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		if err := store.DeleteCredential(ctx, tx, c.tenantID, id); err != nil {
 			return conflictAs(notFoundAs(err, "credential"),
-				"credential %s is used by a source; hint: change or delete the source first", id)
+				"credential %s is used by a source or a storage target; hint: change or delete those first", id)
 		}
 		return s.audit(ctx, tx, c, auditEntry{TenantID: c.tenantID, Action: "credential.delete",
 			ObjectType: "credential", ObjectID: id})
@@ -89,5 +82,5 @@ func (s *Server) deleteCredential(ctx context.Context, c *call) (int, any, error
 
 func credentialOut(c *store.Credential) sdk.Credential {
 	return sdk.Credential{ID: c.ID, TenantID: c.TenantID, Name: c.Name, Kind: sdk.CredentialKind(c.Kind),
-		HasPassphrase: c.HasPassphrase, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+		HasPassphrase: c.HasPassphrase, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Platform: c.TenantID == ""}
 }

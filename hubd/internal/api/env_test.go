@@ -175,7 +175,7 @@ func (e *testEnv) count(table string) int {
 func (e *testEnv) snapshotCounts() map[string]int {
 	out := map[string]int{}
 	for _, tbl := range []string{"tenants", "tenant_keys", "api_tokens", "enrollment_tokens", "credentials",
-		"sources", "agents", "jobs", "snapshots", "audit_events"} {
+		"sources", "agents", "jobs", "snapshots", "audit_events", "storage_targets"} {
 		out[tbl] = e.count(tbl)
 	}
 	return out

@@ -19,6 +19,7 @@ type tenantB struct {
 	Restore                       string
 	Schedule                      string
 	Webhook                       string
+	StorageTarget, S3Credential   string
 }
 
 // isolationCase says how a route must answer tenant A's owner calling it
@@ -41,6 +42,9 @@ var isolationCases = map[string]isolationCase{
 	"GET /api/v1/tenants":                  {want: 200},
 	"GET /api/v1/tenants/{id}":             {want: 404},
 	"POST /api/v1/tenants/{id}/key/export": {want: 404},
+	"PATCH /api/v1/tenants/{id}": {want: 404, body: func(*tenantB) any {
+		return sdk.UpdateTenantRequest{DefaultStorageID: new(string)}
+	}},
 
 	"POST /api/v1/tokens":        {want: 201, body: func(*tenantB) any { return sdk.CreateTokenRequest{Role: sdk.RoleMember} }},
 	"GET /api/v1/tokens":         {want: 200},
@@ -52,6 +56,16 @@ var isolationCases = map[string]isolationCase{
 	"GET /api/v1/credentials":         {want: 200},
 	"GET /api/v1/credentials/{id}":    {want: 404},
 	"DELETE /api/v1/credentials/{id}": {want: 404},
+
+	// Storage targets: naming B's credential is a field error; B's target is not found.
+	"POST /api/v1/storage-targets":          {want: 400, body: func(b *tenantB) any { return s3Target("t", b.S3Credential) }},
+	"GET /api/v1/storage-targets":           {want: 200},
+	"GET /api/v1/storage-targets/{id}":      {want: 404},
+	"DELETE /api/v1/storage-targets/{id}":   {want: 404},
+	"POST /api/v1/admin/credentials":        {want: 403, body: func(*tenantB) any { return s3Credential("c") }},
+	"GET /api/v1/admin/credentials":         {want: 403},
+	"GET /api/v1/admin/credentials/{id}":    {want: 403},
+	"DELETE /api/v1/admin/credentials/{id}": {want: 403},
 
 	// Naming B's credential is a field error that does not say it exists.
 	"POST /api/v1/sources":           {want: 400, body: func(b *tenantB) any { return sftpSource("s", b.Credential) }},
@@ -134,7 +148,8 @@ func (b *tenantB) idFor(pattern string) string {
 		"/api/v1/agents/": b.Agent, "/api/v1/agent/jobs/": b.Job,
 		"/api/v1/schedules/": b.Schedule, "/api/v1/admin/retention/run/": b.Source,
 		"/api/v1/restores/": b.Restore, "/api/v1/agent/restores/": b.Restore, "/api/v1/admin/settings/": "max_download_size_mb",
-		"/api/v1/webhooks/": b.Webhook,
+		"/api/v1/webhooks/": b.Webhook, "/api/v1/storage-targets/": b.StorageTarget,
+		"/api/v1/admin/credentials/": b.S3Credential,
 	} {
 		if strings.HasPrefix(pattern, prefix) {
 			return id
@@ -168,13 +183,15 @@ func (e *testEnv) setupTenantB() *tenantB {
 	e.call("POST", "/api/v1/webhooks", b.Owner, sdk.CreateWebhookRequest{URL: publicHook,
 		Events: []string{sdk.EventJobFailed}}, 201, &wh)
 	b.Webhook = wh.ID
+	b.S3Credential, b.StorageTarget = e.newS3Target(b.Owner, "", "b-bucket")
 	return b
 }
 
 func TestTenantIsolation(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, e *testEnv) {
 		a, b := e.newTenant("alpha"), e.setupTenantB()
-		bIDs := []string{b.ID, b.TokenID, b.Credential, b.Source, b.Job, b.Snapshot, b.Restore, b.Schedule, b.Webhook}
+		bIDs := []string{b.ID, b.TokenID, b.Credential, b.Source, b.Job, b.Snapshot, b.Restore, b.Schedule, b.Webhook,
+			b.StorageTarget, b.S3Credential}
 		before := e.snapshotCounts()
 		for _, rt := range e.srv.Routes() {
 			key := rt.Method + " " + rt.Pattern

@@ -36,7 +36,11 @@ func (s *Server) createJob(ctx context.Context, c *call) (int, any, error) {
 		if src.Status != string(sdk.SourceActive) {
 			return sdk.Errorf(sdk.CodeConflict, "source %s is disabled; hint: set its status to active first", src.ID)
 		}
-		job, created, err = store.EnqueueBackup(ctx, tx, s.newBackupJob(c.tenantID, src.ID))
+		j := s.newBackupJob(c.tenantID, src.ID)
+		if j.TargetAgentID, err = store.ChainTarget(ctx, tx, c.tenantID, src.ID, s.now(), s.cfg.ChainGrace); err != nil {
+			return err
+		}
+		job, created, err = store.EnqueueBackup(ctx, tx, j)
 		if err != nil || !created {
 			return err
 		}

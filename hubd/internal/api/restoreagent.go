@@ -37,10 +37,17 @@ func (s *Server) restorePayload(ctx context.Context, j *store.Job) (json.RawMess
 	} else if err != nil {
 		return nil, wrapf(err, "claimed restore job %s: load snapshot", j.ID)
 	}
+	chain, err := store.SnapshotChain(ctx, s.db, snap)
+	if errors.As(err, new(*store.ChainConflict)) {
+		return nil, nil // a member went away meanwhile: the agent fails the empty payload
+	} else if err != nil {
+		return nil, wrapf(err, "claimed restore job %s: load chain", j.ID)
+	}
 	out, err := s.restorePayloadFor(ctx, &p, r, snap)
 	if err != nil {
 		return nil, err
 	}
+	out.Chain = store.ChainLinks(chain)
 	if err := store.UpdateRestore(ctx, s.db, store.RestoreUpdate{ID: r.ID, Status: store.RestoreRunning, Now: s.now()}); err != nil {
 		return nil, wrapf(err, "claimed restore job %s: mark running", j.ID)
 	}

@@ -69,6 +69,9 @@ func (s *Server) createRestore(ctx context.Context, c *call) (int, any, error) {
 		if err := restorable(snap, req.Force); err != nil {
 			return err
 		}
+		if _, err := snapshotChain(ctx, tx, snap); err != nil {
+			return err
+		}
 		if r, job, err = s.insertRestore(ctx, tx, snap, p); err != nil {
 			return err
 		}

@@ -126,7 +126,7 @@ func (s *Server) simulateRetention(ctx context.Context, c *call) (int, any, erro
 	if len(req.Snapshots) > maxSimulated {
 		f.Add("snapshots", fmt.Sprintf("must list at most %d snapshots", maxSimulated))
 	}
-	in := retention.Input{Policy: req.Policy, Location: loc, Now: s.now()}
+	in := retention.Input{Policy: req.Policy, Location: loc, Now: s.now(), VerifyDrills: req.Verify}
 	if req.Now != nil {
 		in.Now = req.Now.UTC()
 	}
@@ -148,7 +148,13 @@ func (s *Server) simulateRetention(ctx context.Context, c *call) (int, any, erro
 			f.Add(fmt.Sprintf("snapshots[%d].verify_status", i), `must be "ok", "failed", "corrupt" or omitted`)
 		}
 		seen[id] = true
-		in.Snapshots = append(in.Snapshots, retention.Snapshot{ID: id, CreatedAt: sn.CreatedAt, VerifyStatus: sn.VerifyStatus})
+		in.Snapshots = append(in.Snapshots, retention.Snapshot{ID: id, CreatedAt: sn.CreatedAt, VerifyStatus: sn.VerifyStatus,
+			ParentID: sn.ParentID})
+	}
+	for i, sn := range req.Snapshots {
+		if sn.ParentID != "" && (!seen[sn.ParentID] || sn.ParentID == in.Snapshots[i].ID) {
+			f.Add(fmt.Sprintf("snapshots[%d].parent_id", i), "must name another snapshot of the request")
+		}
 	}
 	if len(f) > 0 {
 		return 0, nil, sdk.FieldErrors(f)
@@ -199,7 +205,8 @@ func (s *Server) deleteSnapshot(ctx context.Context, c *call) (int, any, error) 
 		job, created, err = store.RequestSnapshotDelete(ctx, tx, store.DeleteSnapshotParams{TenantID: c.tenantID,
 			SnapshotID: id, Now: s.now()})
 		if err != nil {
-			return conflictAs(notFoundAs(err, "snapshot"), "snapshot %s is being restored; hint: wait for the restore to end", id)
+			return conflictAs(chainConflictAs(notFoundAs(err, "snapshot")),
+				"snapshot %s is being restored; hint: wait for the restore to end", id)
 		}
 		if !created {
 			return nil

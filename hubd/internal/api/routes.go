@@ -66,6 +66,7 @@ func (s *Server) Routes() []Route {
 		{Method: get, Pattern: "/api/v1/tenants", Access: AccessTenants, handle: s.listTenants},
 		{Method: get, Pattern: "/api/v1/tenants/{id}", Access: AccessTenants, handle: s.getTenant},
 		{Method: post, Pattern: "/api/v1/tenants/{id}/key/export", Access: AccessTenants, handle: s.exportTenantKey},
+		{Method: patch, Pattern: "/api/v1/tenants/{id}", Access: AccessTenants, handle: s.updateTenant},
 
 		{Method: post, Pattern: "/api/v1/tokens", Access: AccessTenantWrite, handle: s.createToken},
 		{Method: get, Pattern: "/api/v1/tokens", Access: AccessTenantRead, handle: s.listTokens},
@@ -75,6 +76,16 @@ func (s *Server) Routes() []Route {
 		{Method: get, Pattern: "/api/v1/credentials", Access: AccessTenantRead, handle: s.listCredentials},
 		{Method: get, Pattern: "/api/v1/credentials/{id}", Access: AccessTenantRead, handle: s.getCredential},
 		{Method: del, Pattern: "/api/v1/credentials/{id}", Access: AccessTenantWrite, handle: s.deleteCredential},
+
+		// Storage targets (issue 13): a tenant's or the platform's; the handlers resolve the scope.
+		{Method: post, Pattern: "/api/v1/storage-targets", Access: AccessOperator, handle: s.createStorageTarget},
+		{Method: get, Pattern: "/api/v1/storage-targets", Access: AccessOperator, handle: s.listStorageTargets},
+		{Method: get, Pattern: "/api/v1/storage-targets/{id}", Access: AccessOperator, handle: s.getStorageTarget},
+		{Method: del, Pattern: "/api/v1/storage-targets/{id}", Access: AccessOperator, handle: s.deleteStorageTarget},
+		{Method: post, Pattern: "/api/v1/admin/credentials", Access: AccessPlatform, handle: s.createPlatformCredential},
+		{Method: get, Pattern: "/api/v1/admin/credentials", Access: AccessPlatform, handle: s.listPlatformCredentials},
+		{Method: get, Pattern: "/api/v1/admin/credentials/{id}", Access: AccessPlatform, handle: s.getPlatformCredential},
+		{Method: del, Pattern: "/api/v1/admin/credentials/{id}", Access: AccessPlatform, handle: s.deletePlatformCredential},
 
 		{Method: post, Pattern: "/api/v1/sources", Access: AccessTenantWrite, handle: s.createSource},
 		{Method: get, Pattern: "/api/v1/sources", Access: AccessTenantRead, handle: s.listSources},

@@ -55,6 +55,10 @@ type Config struct {
 	Backoff func(attempt int) time.Duration
 	// Now is the clock (tests replace it); default time.Now.
 	Now func() time.Time
+	// ChainGrace is how long a backup of a source with an incremental chain
+	// waits for the chain's agent (XV_CHAIN_GRACE, default 1h): a new backup
+	// is targeted at that agent while it was seen within the grace.
+	ChainGrace time.Duration
 	// Registry receives the API's metrics; default a fresh registry.
 	Registry *prometheus.Registry
 	// Retention applies retention policies (on demand, previews, and after
@@ -97,6 +101,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.ClaimRecheck <= 0 {
 		cfg.ClaimRecheck = 5 * time.Second
+	}
+	if cfg.ChainGrace <= 0 {
+		cfg.ChainGrace = store.DefaultChainGrace
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

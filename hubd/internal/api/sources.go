@@ -23,7 +23,7 @@ func (s *Server) createSource(ctx context.Context, c *call) (int, any, error) {
 		return 0, nil, err
 	}
 	in := validate.Source{Type: req.Type, Name: req.Name, Status: sdk.SourceActive,
-		CredentialID: req.CredentialID, Config: req.Config}
+		CredentialID: req.CredentialID, Config: req.Config, StorageID: req.StorageID}
 	res, err := s.checkSource(ctx, s.db, c.tenantID, in)
 	if err != nil {
 		return 0, nil, err
@@ -34,7 +34,7 @@ func (s *Server) createSource(ctx context.Context, c *call) (int, any, error) {
 	now := s.now()
 	src := &store.Source{ID: store.NewID(), TenantID: c.tenantID, Type: string(req.Type), Name: req.Name,
 		Status: string(sdk.SourceActive), Config: res.Config, CredentialID: ptr(req.CredentialID),
-		CreatedAt: now, UpdatedAt: now}
+		StorageID: ptr(req.StorageID), CreatedAt: now, UpdatedAt: now}
 	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		if err := store.CreateSource(ctx, tx, src); err != nil {
 			return conflictAs(err, "a source named %q already exists", req.Name)
@@ -92,7 +92,12 @@ func (s *Server) checkSource(ctx context.Context, db bun.IDB, tenantID string, i
 			return nil, wrapf(err, "check credential of source")
 		case ref.Kind != "" && cred.Kind != string(ref.Kind):
 			f.Add(ref.Field, "must be a "+string(ref.Kind)+" credential, not "+cred.Kind)
+		case cred.Kind == string(sdk.CredentialS3AccessKey):
+			f.Add(ref.Field, "is an s3_access_key credential, which only storage targets use")
 		}
+	}
+	if err := s.checkSourceStorage(ctx, db, f, "storage_id", tenantID, in.StorageID); err != nil {
+		return nil, err
 	}
 	if len(f) > 0 {
 		return nil, sdk.FieldErrors(f)
@@ -158,7 +163,7 @@ func (s *Server) updateSource(ctx context.Context, c *call) (int, any, error) {
 func (s *Server) applySourceUpdate(ctx context.Context, tx bun.IDB, tenantID string, src *store.Source,
 	req *sdk.UpdateSourceRequest) ([]string, error) {
 	in := validate.Source{Type: sdk.SourceType(src.Type), Name: src.Name, Status: sdk.SourceStatus(src.Status),
-		CredentialID: deref(src.CredentialID), Config: src.Config}
+		CredentialID: deref(src.CredentialID), Config: src.Config, StorageID: deref(src.StorageID)}
 	changed := []string{}
 	if req.Name != nil {
 		in.Name, changed = *req.Name, append(changed, "name")
@@ -172,6 +177,9 @@ func (s *Server) applySourceUpdate(ctx context.Context, tx bun.IDB, tenantID str
 	if len(req.Config) > 0 {
 		in.Config, changed = req.Config, append(changed, "config")
 	}
+	if req.StorageID != nil {
+		in.StorageID, changed = *req.StorageID, append(changed, "storage_id")
+	}
 	res, err := s.checkSource(ctx, tx, tenantID, in)
 	if err != nil {
 		return nil, err
@@ -180,6 +188,7 @@ func (s *Server) applySourceUpdate(ctx context.Context, tx bun.IDB, tenantID str
 		src.HostKeyFingerprint = nil // a new host: trust on first use again
 	}
 	src.Name, src.Status, src.CredentialID, src.Config = in.Name, string(in.Status), ptr(in.CredentialID), res.Config
+	src.StorageID = ptr(in.StorageID)
 	return changed, nil
 }
 
@@ -209,5 +218,6 @@ func (s *Server) deleteSource(ctx context.Context, c *call) (int, any, error) {
 func sourceOut(s *store.Source) sdk.Source {
 	return sdk.Source{ID: s.ID, TenantID: s.TenantID, Type: sdk.SourceType(s.Type), Name: s.Name,
 		Status: sdk.SourceStatus(s.Status), CredentialID: deref(s.CredentialID), Config: s.Config,
-		HostKeyFingerprint: deref(s.HostKeyFingerprint), CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt}
+		HostKeyFingerprint: deref(s.HostKeyFingerprint), StorageID: deref(s.StorageID),
+		CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt}
 }

@@ -138,7 +138,8 @@ func (s *Server) tenantWithKey(ctx context.Context, id string) (*store.Tenant, *
 }
 
 func tenantOut(t *store.Tenant, key *store.TenantKey) sdk.Tenant {
-	out := sdk.Tenant{ID: t.ID, Name: t.Name, Plan: t.Plan, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
+	out := sdk.Tenant{ID: t.ID, Name: t.Name, Plan: t.Plan, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt,
+		DefaultStorageID: deref(t.DefaultStorageID)}
 	if key != nil {
 		out.PublicKey = key.PublicKey
 	}

@@ -30,6 +30,9 @@ func (s *Server) verifySnapshot(ctx context.Context, c *call) (int, any, error) 
 		if snap.Status != string(sdk.SnapshotCompleted) {
 			return sdk.Errorf(sdk.CodeConflict, "snapshot %s is %s; only completed snapshots can be verified", snap.ID, snap.Status)
 		}
+		if _, err := snapshotChain(ctx, tx, snap); err != nil {
+			return err
+		}
 		if job, created, err = store.EnqueueVerify(ctx, tx, snap, s.now()); err != nil || !created {
 			return err
 		}
@@ -57,8 +60,30 @@ func (s *Server) verifyPayload(ctx context.Context, j *store.Job) (json.RawMessa
 	if err != nil {
 		return nil, ignoreNotFound(wrapf(err, "claimed verify job %s: load snapshot", j.ID))
 	}
-	b, err := json.Marshal(sdk.VerifyPayload{SnapshotSHA256: snap.SHA256})
+	chain, err := store.SnapshotChain(ctx, s.db, snap)
+	if errors.As(err, new(*store.ChainConflict)) {
+		return nil, nil // a member went away meanwhile: the agent fails the empty payload
+	} else if err != nil {
+		return nil, wrapf(err, "claimed verify job %s: load chain", j.ID)
+	}
+	b, err := json.Marshal(sdk.VerifyPayload{SnapshotSHA256: snap.SHA256, Chain: store.ChainLinks(chain)})
 	return b, wrapf(err, "encode verify payload")
+}
+
+// snapshotChain is the chain of snap (tip first); a missing or deleting
+// member is a 409 naming it.
+func snapshotChain(ctx context.Context, tx bun.IDB, snap *store.Snapshot) ([]store.Snapshot, error) {
+	chain, err := store.SnapshotChain(ctx, tx, snap)
+	return chain, chainConflictAs(err)
+}
+
+// chainConflictAs turns a *store.ChainConflict into a 409 with its message.
+func chainConflictAs(err error) error {
+	var cc *store.ChainConflict
+	if errors.As(err, &cc) {
+		return sdk.Errorf(sdk.CodeConflict, "%s", cc.Msg)
+	}
+	return err
 }
 
 const maxVerifyDatabases = 1000

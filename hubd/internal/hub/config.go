@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/xvault/xvault/hubd/internal/keys"
+	"github.com/xvault/xvault/hubd/internal/store"
 )
 
 // Defaults of the hub's settings.
@@ -28,6 +29,8 @@ const (
 	DefaultRetentionInterval = 6 * time.Hour
 	// DefaultSchedulerInterval: how often due schedule slots are looked for.
 	DefaultSchedulerInterval = 5 * time.Second
+	// DefaultChainGrace: how long a backup waits for its chain's agent.
+	DefaultChainGrace = store.DefaultChainGrace
 )
 
 // Config is everything Run needs.
@@ -45,6 +48,10 @@ type Config struct {
 	RetentionInterval time.Duration
 	// SchedulerInterval is how often the scheduler looks for due slots.
 	SchedulerInterval time.Duration
+	// ChainGrace is how long a backup of a source with an incremental chain
+	// waits for the chain's agent (XV_CHAIN_GRACE); after that any agent
+	// may take it and makes a full.
+	ChainGrace time.Duration
 	// Migrate applies pending migrations at start; otherwise a schema that
 	// is behind refuses to start. Dev mode always migrates.
 	Migrate bool
@@ -98,6 +105,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.SchedulerInterval <= 0 {
 		c.SchedulerInterval = DefaultSchedulerInterval
+	}
+	if c.ChainGrace <= 0 {
+		c.ChainGrace = DefaultChainGrace
 	}
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = DefaultShutdownTimeout

@@ -99,7 +99,7 @@ func serve(ctx context.Context, cfg Config, db *store.DB, ln net.Listener, admin
 	retainer.Interval = cfg.RetentionInterval
 	broker := &events.Broker{DB: db, Log: cfg.Log} // tails the event log for GET /api/v1/events
 	apiSrv := api.New(api.Config{DB: db, Keys: cfg.Keys, Waker: notifier, Log: cfg.Log, Version: cfg.Version,
-		Lease: cfg.Lease, Backoff: queue.Backoff, Retention: retainer, Events: broker,
+		Lease: cfg.Lease, Backoff: queue.Backoff, Retention: retainer, Events: broker, ChainGrace: cfg.ChainGrace,
 		AllowWebhookPrivate: cfg.AllowWebhookPrivate || cfg.Dev})
 	// No WriteTimeout: it would cut every event stream; the stream sets a
 	// deadline per write instead (http.ResponseController).
@@ -113,11 +113,12 @@ func serve(ctx context.Context, cfg Config, db *store.DB, ln net.Listener, admin
 	defer pruner.Stop()
 
 	rescuer := queue.NewRescuer(db, notifier, cfg.Log)
-	rescuer.Backoff = queue.Backoff
+	rescuer.Backoff, rescuer.ChainGrace = queue.Backoff, cfg.ChainGrace
 	rescuer.Start(ctx)
 	defer rescuer.Stop()
 
-	scheduler := &schedule.Scheduler{DB: db, Waker: notifier, Log: cfg.Log, Interval: cfg.SchedulerInterval}
+	scheduler := &schedule.Scheduler{DB: db, Waker: notifier, Log: cfg.Log, Interval: cfg.SchedulerInterval,
+		ChainGrace: cfg.ChainGrace}
 	scheduler.Start(ctx)
 	defer scheduler.Stop()
 	retainer.Start(ctx)

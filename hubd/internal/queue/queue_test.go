@@ -145,6 +145,49 @@ func TestRescuerWithFakeClock(t *testing.T) {
 	}
 }
 
+func TestRescuerUntargetsBackupsOfUnseenChainAgents(t *testing.T) {
+	t.Parallel()
+	for _, d := range storetest.Dialects(t) {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			db := storetest.Open(t, d)
+			t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+			tn := &store.Tenant{Name: "t"}
+			require.NoError(t, store.CreateTenant(ctx, db, tn, nil))
+			ag := &store.Agent{Name: "a", LastSeenAt: &t0}
+			require.NoError(t, store.CreateAgent(ctx, db, ag))
+			src := &store.Source{TenantID: tn.ID, Type: "sftp", Name: "web", Config: []byte(`{}`)}
+			require.NoError(t, store.CreateSource(ctx, db, src))
+			job, _, err := store.EnqueueBackup(ctx, db, &store.Job{TenantID: tn.ID, SourceID: &src.ID, TargetAgentID: &ag.ID,
+				CreatedAt: t0})
+			require.NoError(t, err)
+
+			now := t0.Add(30 * time.Minute)
+			n := NewNotifier(nil, nil)
+			r := NewRescuer(db, n, nil)
+			r.Now, r.ChainGrace = func() time.Time { return now }, time.Hour
+			jobs, err := r.RunOnce(ctx)
+			require.NoError(t, err)
+			require.Empty(t, jobs, "the chain agent is within the grace")
+
+			now = t0.Add(61 * time.Minute)
+			wake := n.Wait()
+			jobs, err = r.RunOnce(ctx)
+			require.NoError(t, err)
+			require.Len(t, jobs, 1)
+			require.Equal(t, job.ID, jobs[0].ID)
+			require.Nil(t, jobs[0].TargetAgentID)
+			require.Equal(t, store.JobQueued, jobs[0].Status)
+			select {
+			case <-wake:
+			default:
+				t.Fatal("freeing a backup must wake claimers")
+			}
+		})
+	}
+}
+
 func TestLoopStartStop(t *testing.T) {
 	t.Parallel()
 	var ticks atomic.Int32

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/uptrace/bun"
+
 	"github.com/xvault/xvault/hubd/internal/metrics"
 	"github.com/xvault/xvault/hubd/internal/store"
 )
@@ -16,7 +18,8 @@ type Waker interface {
 }
 
 // Rescuer re-queues (or fails) running jobs whose lease expired, every
-// Interval, and wakes claimers when it re-queued something. Set the fields,
+// Interval, un-targets queued backups whose chain agent is unseen past the
+// chain grace, and wakes claimers when it re-queued or freed something. Set the fields,
 // then Start/Stop; Now and Backoff may be replaced by tests.
 type Rescuer struct {
 	DB       *store.DB
@@ -26,6 +29,9 @@ type Rescuer struct {
 	Backoff  func(attempt int) time.Duration // default Backoff
 	Interval time.Duration                   // default 5 s
 	Batch    int                             // jobs per sweep, default 100
+	// ChainGrace: queued backups targeted at an agent unseen for longer
+	// are un-targeted (0 = store.DefaultChainGrace).
+	ChainGrace time.Duration
 
 	loop Loop
 }
@@ -69,15 +75,45 @@ func (r *Rescuer) RunOnce(ctx context.Context) ([]store.Job, error) {
 			break
 		}
 	}
+	untargeted, err := r.untarget(ctx, now())
 	r.report(ctx, all)
-	return all, nil
+	if err != nil {
+		return all, err
+	}
+	return append(all, untargeted...), nil
+}
+
+// untarget frees queued backups whose chain agent stayed away past the
+// grace: any agent may claim them now (and makes a full).
+func (r *Rescuer) untarget(ctx context.Context, now time.Time) ([]store.Job, error) {
+	var jobs []store.Job
+	err := r.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		var err error
+		jobs, err = store.UntargetStaleBackups(ctx, tx, now, r.ChainGrace)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("untarget backups of unseen chain agents: %w", err)
+	}
+	for _, j := range jobs {
+		r.log().InfoContext(ctx, "backup untargeted: chain agent unseen past the grace", "job_id", j.ID,
+			"tenant_id", j.TenantID)
+	}
+	if len(jobs) > 0 && r.Waker != nil {
+		r.Waker.Notify(ctx)
+	}
+	return jobs, nil
+}
+
+func (r *Rescuer) log() *slog.Logger {
+	if r.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return r.Log
 }
 
 func (r *Rescuer) report(ctx context.Context, jobs []store.Job) {
-	log := r.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	log := r.log()
 	requeued := false
 	for _, j := range jobs {
 		requeued = requeued || j.Status == store.JobQueued

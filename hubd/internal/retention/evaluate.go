@@ -19,6 +19,9 @@ type Snapshot struct {
 	RestoreInProgress bool
 	// VerifyStatus is the verdict of its last verification ("" = never verified).
 	VerifyStatus sdk.VerifyStatus
+	// ParentID is an incremental's parent ("" = a full): a restore of it
+	// reads the parent, so the parent is kept while it is.
+	ParentID string
 }
 
 // Input is one evaluation: a policy, the time zone its buckets are cut in,
@@ -28,6 +31,9 @@ type Input struct {
 	Location  *time.Location // nil = UTC
 	Now       time.Time
 	Snapshots []Snapshot
+	// VerifyDrills: the source has a schedule with verify, so the previous
+	// chain is kept until the newest full is verified ok (not only completed).
+	VerifyDrills bool
 }
 
 // Reasons given for protective decisions.
@@ -43,7 +49,8 @@ const (
 )
 
 // Evaluate decides keep or delete for every snapshot and says why, newest
-// first. The result does not depend on the order of in.Snapshots: equal
+// first. The chain rules (chains.go) run last: a kept snapshot keeps its
+// ancestors, an older chain stays until the newest full is (verified) ok. The result does not depend on the order of in.Snapshots: equal
 // times are ordered by id. Pure: the simulator and the runner share it.
 func Evaluate(in Input) []sdk.RetentionDecision {
 	loc := in.Location
@@ -70,8 +77,9 @@ func Evaluate(in Input) []sdk.RetentionDecision {
 		g := guard{newest: len(counted) > 0 && counted[0] == i, verified: verified == i}
 		keep, reasons := decide(in, s, g, kept[i])
 		out[i] = sdk.RetentionDecision{ID: s.ID, CreatedAt: s.CreatedAt, VerifyStatus: s.VerifyStatus, Keep: keep,
-			Reasons: reasons}
+			Reasons: reasons, ParentID: s.ParentID}
 	}
+	keepChains(in, snaps, out)
 	return out
 }
 

@@ -232,10 +232,13 @@ func (r *Runner) input(ctx context.Context, tenantID, sourceID string) (Input, m
 	if err != nil {
 		return in, nil, fmt.Errorf("retention of source %s: %w", sourceID, err)
 	}
+	if in.VerifyDrills, err = store.SourceHasVerifyDrills(ctx, r.DB, tenantID, sourceID); err != nil {
+		return in, nil, fmt.Errorf("retention of source %s: %w", sourceID, err)
+	}
 	for _, s := range rows {
 		in.Snapshots = append(in.Snapshots, Snapshot{ID: s.ID, CreatedAt: s.CreatedAt, Status: sdk.SnapshotStatus(s.Status),
 			RestoreInProgress: slices.Contains(busy[s.ID], store.JobTypeRestore),
-			VerifyStatus:      sdk.VerifyStatus(deref(s.VerifyStatus))})
+			VerifyStatus:      sdk.VerifyStatus(deref(s.VerifyStatus)), ParentID: deref(s.ParentSnapshotID)})
 	}
 	return in, byID, nil
 }

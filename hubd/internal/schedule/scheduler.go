@@ -39,6 +39,10 @@ type Scheduler struct {
 	Batch    int              // schedules per sweep, default 100
 	// MaxAttempts of the backup jobs it enqueues (0 = the store default).
 	MaxAttempts int
+	// ChainGrace: a backup of a source with an incremental chain is
+	// targeted at the chain's agent while it was seen within this long
+	// (0 = store.DefaultChainGrace).
+	ChainGrace time.Duration
 
 	loop queue.Loop
 }
@@ -173,8 +177,12 @@ func (s *Scheduler) enqueue(ctx context.Context, tx bun.IDB, sch *store.Schedule
 		f.Outcome = store.SlotSkippedDisabled
 		return nil
 	}
+	target, err := store.ChainTarget(ctx, tx, sch.TenantID, src.ID, now, s.ChainGrace)
+	if err != nil {
+		return err
+	}
 	job, created, err := store.EnqueueBackup(ctx, tx, &store.Job{TenantID: sch.TenantID, SourceID: &src.ID,
-		MaxAttempts: s.MaxAttempts, CreatedAt: now, RunAfter: now})
+		TargetAgentID: target, MaxAttempts: s.MaxAttempts, CreatedAt: now, RunAfter: now})
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -21,7 +24,11 @@ type CompleteParams struct {
 	Progress       []byte
 	Result         []byte    // a test_connection report (JSON), or nil
 	Snapshot       *Snapshot // backup jobs that completed; inserted in the same tx
-	Backoff        func(attempt int) time.Duration
+	// FullReason: why the agent made a full where the claim planned an
+	// incremental (SnapshotReport.full_reason); recorded as a warning, as is
+	// the claim's own reason for a full.
+	FullReason string
+	Backoff    func(attempt int) time.Duration
 }
 
 // CompleteJob ends a job fenced by (agent, epoch). Idempotent: completing a
@@ -100,6 +107,9 @@ func loadStoredSnapshot(ctx context.Context, db bun.IDB, j *Job, dst *Snapshot) 
 
 // finishJob applies the completion to a job held by the caller.
 func finishJob(ctx context.Context, db bun.IDB, j *Job, p CompleteParams, now time.Time) (*Job, error) {
+	if err := checkBackupReport(ctx, db, j, &p); err != nil {
+		return nil, err
+	}
 	var q *bun.UpdateQuery
 	var deleted *Snapshot
 	switch p.Status {
@@ -139,6 +149,48 @@ func finishJob(ctx context.Context, db bun.IDB, j *Job, p CompleteParams, now ti
 		return out, SnapshotEvent(ctx, db, sdk.EventSnapshotDeleted, deleted, now)
 	}
 	return out, nil
+}
+
+// checkBackupReport links a completed backup's snapshot into its chain
+// (linkSnapshot) and adds the full reason (the agent's, else the claim's)
+// to the job's warnings. A report completion cannot record fails the job,
+// permanently, with the problem as its error.
+func checkBackupReport(ctx context.Context, db bun.IDB, j *Job, p *CompleteParams) error {
+	if j.Type != JobTypeBackup || p.Status != JobCompleted || p.Snapshot == nil {
+		return nil
+	}
+	problem, err := linkSnapshot(ctx, db, j, p.Snapshot)
+	if err != nil {
+		return err
+	}
+	if problem != "" {
+		p.Status, p.ErrorMessage, p.Permanent, p.Snapshot = JobFailed, problem, true, nil
+		return nil
+	}
+	reason := p.FullReason
+	if reason == "" && p.Snapshot.Kind == KindFull {
+		reason = DecodeBackupPlan(j.BackupPlan).FullReason
+	}
+	if reason != "" {
+		p.Warnings = appendWarning(p.Warnings, "incremental: made a full backup: "+reason)
+	}
+	return nil
+}
+
+// appendWarning adds one warning to a JSON list of warnings (nil = none).
+func appendWarning(raw []byte, w string) []byte {
+	var list []string
+	if len(raw) > 0 && json.Unmarshal(raw, &list) != nil {
+		return raw // not a list: leave it as it came
+	}
+	if slices.Contains(list, w) || slices.ContainsFunc(list, func(s string) bool { return strings.HasSuffix(s, w) }) {
+		return raw
+	}
+	b, err := json.Marshal(append(list, w))
+	if err != nil {
+		return raw
+	}
+	return b
 }
 
 // recordResult writes what a completed job produced: the snapshot row of a
@@ -195,7 +247,9 @@ func insertJobSnapshot(ctx context.Context, db bun.IDB, j *Job, s *Snapshot, age
 	if s.EncryptionAlgorithm == "" {
 		s.EncryptionAlgorithm = "age"
 	}
-	s.CreatedAt = nowOr(s.CreatedAt)
+	if s.CreatedAt.IsZero() {
+		s.CreatedAt = now // the completion's clock (tests fix it)
+	}
 	if s.FinishedAt == nil {
 		s.FinishedAt = &now
 	}

@@ -40,7 +40,8 @@ func ListCredentials(ctx context.Context, db bun.IDB, tenantID string, p ListPar
 		func(q *bun.SelectQuery) *bun.SelectQuery { return q.Where("tenant_id = ?", tenantID) })
 }
 
-// DeleteCredential refuses (ErrConflict) while a source uses it.
+// DeleteCredential refuses (ErrConflict) while a source or a storage
+// target uses it.
 func DeleteCredential(ctx context.Context, db bun.IDB, tenantID, id string) error {
 	if _, err := GetCredential(ctx, db, tenantID, id); err != nil {
 		return fmt.Errorf("delete credential: %w", err)
@@ -52,6 +53,9 @@ func DeleteCredential(ctx context.Context, db bun.IDB, tenantID, id string) erro
 	}
 	if n > 0 {
 		return fmt.Errorf("delete credential: %w: used by %d source(s)", ErrConflict, n)
+	}
+	if err := credentialUnusedByTargets(ctx, db, id); err != nil {
+		return fmt.Errorf("delete credential: %w", err)
 	}
 	res, err := db.NewDelete().Model((*Credential)(nil)).
 		Where("id = ?", id).Where("tenant_id = ?", tenantID).Exec(ctx)

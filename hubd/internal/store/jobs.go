@@ -61,6 +61,9 @@ func EnqueueBackup(ctx context.Context, db bun.IDB, j *Job) (job *Job, created b
 	if j.SourceID == nil || *j.SourceID == "" {
 		return nil, false, fmt.Errorf("enqueue backup: %w: source id is required", ErrInvalidArgument)
 	}
+	if err := checkBackupStorage(ctx, db, j.TenantID, *j.SourceID); err != nil {
+		return nil, false, fmt.Errorf("enqueue backup: %w", err)
+	}
 	j.Type = JobTypeBackup
 	if j.SnapshotID == nil {
 		id := NewID()

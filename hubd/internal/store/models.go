@@ -17,6 +17,9 @@ type Tenant struct {
 	Plan          string    `bun:"plan"`
 	CreatedAt     time.Time `bun:"created_at"`
 	UpdatedAt     time.Time `bun:"updated_at"`
+
+	// DefaultStorageID: the storage target of sources that name none (nil = local_fs).
+	DefaultStorageID *string `bun:"default_storage_id"`
 }
 
 type TenantKey struct {
@@ -64,9 +67,9 @@ type EnrollmentToken struct {
 type Credential struct {
 	bun.BaseModel `bun:"table:credentials"`
 	ID            string    `bun:"id,pk"`
-	TenantID      string    `bun:"tenant_id"`
+	TenantID      string    `bun:"tenant_id,nullzero"` // "" (NULL) = a platform credential
 	Name          string    `bun:"name"`
-	Kind          string    `bun:"kind"`       // password, ssh_private_key
+	Kind          string    `bun:"kind"`       // password, ssh_private_key, s3_access_key
 	Ciphertext    []byte    `bun:"ciphertext"` // sealed JSON sdk.SecretPayload, AD = tenant id + credential id
 	KEKID         string    `bun:"kek_id"`
 	HasPassphrase bool      `bun:"has_passphrase"`
@@ -85,6 +88,7 @@ type Source struct {
 	CredentialID       *string         `bun:"credential_id"`
 	HostKeyFingerprint *string         `bun:"host_key_fingerprint"`
 	OverdueRaisedAt    *time.Time      `bun:"overdue_raised_at"` // last source.overdue event (hubd/internal/health)
+	StorageID          *string         `bun:"storage_id"`        // storage target; nil = the tenant's default
 	CreatedAt          time.Time       `bun:"created_at"`
 	UpdatedAt          time.Time       `bun:"updated_at"`
 }
@@ -147,7 +151,8 @@ type Job struct {
 	Payload         json.RawMessage `bun:"payload,type:jsonb"`
 	Progress        json.RawMessage `bun:"progress,type:jsonb"`
 	Warnings        json.RawMessage `bun:"warnings,type:jsonb"`
-	Result          json.RawMessage `bun:"result,type:jsonb"` // what a test_connection job reported
+	Result          json.RawMessage `bun:"result,type:jsonb"`      // what a test_connection job reported
+	BackupPlan      json.RawMessage `bun:"backup_plan,type:jsonb"` // backup: what the claim planned (BackupPlan JSON)
 	ErrorMessage    *string         `bun:"error_message"`
 	CreatedAt       time.Time       `bun:"created_at"`
 	StartedAt       *time.Time      `bun:"started_at"`
@@ -179,6 +184,18 @@ type Snapshot struct {
 	VerifiedAt          *time.Time      `bun:"verified_at"`
 	VerifyStatus        *string         `bun:"verify_status"` // ok, failed, corrupt; nil = never verified
 	VerifyReport        json.RawMessage `bun:"verify_report,type:jsonb"`
+	StorageTargetID     *string         `bun:"storage_target_id"` // storage_backend s3: the target holding it
+	// Incremental chains (docs/incremental.md section 4): Kind is full or
+	// incremental ("" is stored as full); an incremental names its parent
+	// and its chain's full; ChainPosition counts the links below it (0 for
+	// a full), ChainBytes the stored bytes of the chain up to it; a
+	// snapshot without ConfigHash continues no chain.
+	Kind             string  `bun:"kind"`
+	ParentSnapshotID *string `bun:"parent_snapshot_id"`
+	FullSnapshotID   *string `bun:"full_snapshot_id"`
+	ChainPosition    int     `bun:"chain_position"`
+	ChainBytes       int64   `bun:"chain_bytes"`
+	ConfigHash       *string `bun:"config_hash"`
 }
 
 type Restore struct {

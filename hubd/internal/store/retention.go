@@ -126,7 +126,8 @@ type DeleteSnapshotParams struct {
 // delete_snapshot job targeted at the agent that holds it. If a delete is
 // already under way it returns that job with created == false; a snapshot
 // left "deleting" by a delete job that failed gets a new job. ErrConflict
-// while a restore of it is active (or when a concurrent change won), and
+// while a restore of it is active, a *ChainConflict while a snapshot that
+// is not being deleted names it as its parent (or when a concurrent change won), and
 // ErrNotFound for another tenant's snapshot. Run it inside a transaction.
 func RequestSnapshotDelete(ctx context.Context, db bun.IDB, p DeleteSnapshotParams) (job *Job, created bool, err error) {
 	snap, err := LockSnapshot(ctx, db, p.TenantID, p.SnapshotID)
@@ -148,6 +149,14 @@ func RequestSnapshotDelete(ctx context.Context, db bun.IDB, p DeleteSnapshotPara
 	}
 	if len(active) > 0 {
 		return nil, false, fmt.Errorf("delete snapshot %s: %w: a %s of it is in progress", snap.ID, ErrConflict, active[0].Type)
+	}
+	child, err := LiveChild(ctx, db, p.TenantID, snap.ID)
+	if err != nil {
+		return nil, false, fmt.Errorf("delete snapshot %s: %w", snap.ID, err)
+	}
+	if child != nil {
+		return nil, false, chainConflict("snapshot %s is the parent of %s (hint: delete the newer snapshots of its chain first)",
+			snap.ID, child.ID)
 	}
 	now := nowOr(p.Now)
 	res, err := db.NewUpdate().Model((*Snapshot)(nil)).Set("status = ?", "deleting").

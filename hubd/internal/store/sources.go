@@ -70,7 +70,7 @@ func UpdateSource(ctx context.Context, db bun.IDB, s *Source) error {
 	}
 	s.UpdatedAt = nowOr(time.Time{})
 	err := db.NewUpdate().Model(s).
-		Column("name", "type", "status", "config", "credential_id", "updated_at").
+		Column("name", "type", "status", "config", "credential_id", "storage_id", "updated_at").
 		Where("id = ?", s.ID).Where("tenant_id = ?", s.TenantID).
 		Returning("*").
 		Scan(ctx)

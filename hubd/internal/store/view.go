@@ -60,6 +60,12 @@ func SnapshotView(s *Snapshot) sdk.Snapshot {
 		StorageBackend: s.StorageBackend, AgentID: s.AgentID, LocalPath: s.LocalPath, Recipient: s.Recipient,
 		Manifest: rawOrNil(s.ManifestJSON), StartedAt: s.StartedAt, FinishedAt: s.FinishedAt, CreatedAt: s.CreatedAt,
 		VerifiedAt: s.VerifiedAt, VerifyStatus: sdk.VerifyStatus(derefStr(s.VerifyStatus)),
+		StorageTargetID: derefStr(s.StorageTargetID),
+		Kind:            sdk.SnapshotFull, ParentSnapshotID: derefStr(s.ParentSnapshotID),
+		ChainLength: s.ChainPosition + 1, ChainBytes: s.ChainBytes,
+	}
+	if s.Kind == KindIncremental {
+		out.Kind = sdk.SnapshotIncremental
 	}
 	if r := rawOrNil(s.VerifyReport); r != nil {
 		var rep sdk.VerifyReport

@@ -34,8 +34,13 @@ func Credential(req *sdk.CreateCredentialRequest) Fields {
 			f.Add("password", "is only for password credentials")
 		}
 		checkPrivateKey(f, req.PrivateKey, req.Passphrase)
+	case sdk.CredentialS3AccessKey:
+		checkS3AccessKey(f, req)
 	default:
-		f.Add("kind", "must be password or ssh_private_key")
+		f.Add("kind", "must be password, ssh_private_key or s3_access_key")
+	}
+	if req.Kind != sdk.CredentialS3AccessKey {
+		onlyForS3(f, req)
 	}
 	for field, v := range map[string]string{"password": req.Password, "private_key": req.PrivateKey, "passphrase": req.Passphrase} {
 		if len(v) > maxSecretBytes {

@@ -23,6 +23,7 @@ type Source struct {
 	Status       sdk.SourceStatus
 	CredentialID string
 	Config       json.RawMessage
+	StorageID    string // a storage target id ("" = the tenant's default); the API checks it exists
 }
 
 // SourceResult is a checked source: its config normalized (defaults

@@ -8,6 +8,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/xvault/xvault/sdk"
 )
@@ -51,6 +52,7 @@ func SSHConfig(raw []byte) (*sdk.SSHConfig, Fields) {
 	default:
 		f.Add("compression", "must be fastest, default, better or none (empty means default)")
 	}
+	checkFullEvery(f, c.FullEvery)
 	if len(f) > 0 {
 		return nil, f
 	}
@@ -58,7 +60,28 @@ func SSHConfig(raw []byte) (*sdk.SSHConfig, Fields) {
 }
 
 // sshConfigKeys are the JSON names of sdk.SSHConfig's fields.
-var sshConfigKeys = []string{"host", "port", "username", "paths", "exclude", "host_key", "transfer", "compression"}
+var sshConfigKeys = []string{"host", "port", "username", "paths", "exclude", "host_key", "transfer", "compression",
+	"incremental", "full_every"}
+
+// Bounds of full_every (docs/incremental.md section 4).
+const (
+	minFullEvery = time.Hour
+	maxFullEvery = 365 * 24 * time.Hour
+)
+
+// checkFullEvery: full_every is a period such as "7d" or "12h", 1h to 365d.
+func checkFullEvery(f Fields, s string) {
+	if s == "" {
+		return
+	}
+	d, err := ParseDuration(s)
+	switch {
+	case err != nil:
+		f.Add("full_every", err.Error())
+	case d < minFullEvery || d > maxFullEvery:
+		f.Add("full_every", "must be between 1h and 365d")
+	}
+}
 
 // exactKeys rejects keys that encoding/json would match case-insensitively
 // ("Host", "usernAme"): a config is stored as given, so it must use the

@@ -23,7 +23,7 @@ func NewCmd(f *cmdutil.Factory) *cli.Command {
 	return cmdutil.Group(&cli.Command{
 		Name:        "credential",
 		Aliases:     []string{"cred"},
-		Usage:       "Manage the secrets sources log in with (passwords, SSH keys)",
+		Usage:       "Manage the secrets sources and storage targets log in with (passwords, SSH keys, S3 access keys)",
 		Subcommands: []*cli.Command{newCreateCmd(f), newListCmd(f), newShowCmd(f), newDeleteCmd(f)},
 	})
 }
@@ -34,6 +34,9 @@ type createOptions struct {
 	PasswordStdin   bool
 	PrivateKeyFile  string
 	PassphraseStdin bool
+	AccessKeyID     string
+	SecretStdin     bool
+	Platform        bool
 }
 
 func newCreateCmd(f *cmdutil.Factory) *cli.Command {
@@ -43,32 +46,35 @@ func newCreateCmd(f *cmdutil.Factory) *cli.Command {
 		Usage: "Store a password or an SSH private key (sealed by the hub, never shown again)",
 		UsageText: `xv credential create --name N --password-stdin [--tenant ID]
    xv credential create --name N --private-key-file FILE [--passphrase-stdin] [--tenant ID]
+   xv credential create --name N --access-key-id ID --secret-access-key-stdin [--tenant ID | --platform]
 
 Passwords and passphrases are read from stdin (on a terminal: prompted without
 echo), never from the command line. One trailing newline is stripped.
+An S3 access key (kind s3_access_key) is for storage targets ('xv storage
+create'); --platform stores one of no tenant, for platform targets
+(platform admins).
 
 Examples:
    printf '%s' "$SFTP_PASSWORD" | xv credential create --name web1-sftp --password-stdin
    xv credential create --name web1-key --private-key-file ~/.ssh/backup_ed25519
-   xv credential create --name web1-key --private-key-file key.pem --passphrase-stdin < passphrase.txt`,
+   xv credential create --name web1-key --private-key-file key.pem --passphrase-stdin < passphrase.txt
+   printf '%s' "$S3_SECRET" | xv credential create --name garage --access-key-id GK3a... --secret-access-key-stdin`,
 		Flags: []cli.Flag{
 			cmdutil.TenantFlag(),
 			&cli.StringFlag{Name: "name", Usage: "credential `NAME`", Destination: &opts.Name},
 			&cli.BoolFlag{Name: "password-stdin", Usage: "read a password from stdin", Destination: &opts.PasswordStdin},
 			&cli.PathFlag{Name: "private-key-file", Usage: "SSH private key `FILE` (PEM or OpenSSH format)", Destination: &opts.PrivateKeyFile},
 			&cli.BoolFlag{Name: "passphrase-stdin", Usage: "read the private key's passphrase from stdin", Destination: &opts.PassphraseStdin},
+			&cli.StringFlag{Name: "access-key-id", Usage: "S3 access key `ID` (with --secret-access-key-stdin)", Destination: &opts.AccessKeyID},
+			&cli.BoolFlag{Name: "secret-access-key-stdin", Usage: "read the S3 secret access key from stdin", Destination: &opts.SecretStdin},
+			&cli.BoolFlag{Name: "platform", Usage: "store a platform credential (S3 access keys only; platform admins)", Destination: &opts.Platform},
 		},
 		Action: func(c *cli.Context) error {
 			if _, err := cmdutil.Args(c); err != nil {
 				return err
 			}
-			switch {
-			case opts.Name == "":
-				return cmdutil.UsageErrorf("--name is required")
-			case opts.PasswordStdin == (opts.PrivateKeyFile != ""):
-				return cmdutil.UsageErrorf("give exactly one of --password-stdin and --private-key-file")
-			case opts.PassphraseStdin && opts.PrivateKeyFile == "":
-				return cmdutil.UsageErrorf("--passphrase-stdin goes with --private-key-file")
+			if err := opts.check(); err != nil {
+				return err
 			}
 			var err error
 			if opts.Deps, err = f.Deps(c); err != nil {
@@ -79,7 +85,32 @@ Examples:
 	}
 }
 
+func (opts *createOptions) check() error {
+	kinds := 0
+	for _, given := range []bool{opts.PasswordStdin, opts.PrivateKeyFile != "", opts.AccessKeyID != "" || opts.SecretStdin} {
+		if given {
+			kinds++
+		}
+	}
+	switch {
+	case opts.Name == "":
+		return cmdutil.UsageErrorf("--name is required")
+	case kinds != 1:
+		return cmdutil.UsageErrorf("give exactly one of --password-stdin, --private-key-file and --access-key-id with --secret-access-key-stdin")
+	case opts.PassphraseStdin && opts.PrivateKeyFile == "":
+		return cmdutil.UsageErrorf("--passphrase-stdin goes with --private-key-file")
+	case (opts.AccessKeyID != "") != opts.SecretStdin:
+		return cmdutil.UsageErrorf("--access-key-id and --secret-access-key-stdin go together")
+	case opts.Platform && opts.AccessKeyID == "":
+		return cmdutil.UsageErrorf("--platform credentials are S3 access keys: give --access-key-id and --secret-access-key-stdin")
+	}
+	return nil
+}
+
 func createRun(ctx context.Context, opts *createOptions) error {
+	if opts.AccessKeyID != "" {
+		return createS3Run(ctx, opts)
+	}
 	req := sdk.CreateCredentialRequest{Name: opts.Name}
 	if opts.PasswordStdin {
 		pw, err := cmdutil.ReadSecret(opts.IO, "password")
@@ -103,6 +134,25 @@ func createRun(ctx context.Context, opts *createOptions) error {
 		}
 	}
 	cred, err := opts.Client.CreateCredential(ctx, req)
+	if err != nil {
+		return err
+	}
+	return printCredential(opts.Deps, cred)
+}
+
+// createS3Run stores an S3 access key, the tenant's or (--platform) the platform's.
+func createS3Run(ctx context.Context, opts *createOptions) error {
+	secret, err := cmdutil.ReadSecret(opts.IO, "secret access key")
+	if err != nil {
+		return err
+	}
+	req := sdk.CreateCredentialRequest{Name: opts.Name, Kind: sdk.CredentialS3AccessKey,
+		AccessKeyID: opts.AccessKeyID, SecretAccessKey: secret}
+	create := opts.Client.CreateCredential
+	if opts.Platform {
+		create = opts.Client.CreatePlatformCredential
+	}
+	cred, err := create(ctx, req)
 	if err != nil {
 		return err
 	}
@@ -133,7 +183,8 @@ func checkKey(path string, key []byte, passphrase string) error {
 
 type listOptions struct {
 	cmdutil.Deps
-	List sdk.ListOptions
+	List     sdk.ListOptions
+	Platform bool
 }
 
 func newListCmd(f *cmdutil.Factory) *cli.Command {
@@ -141,12 +192,15 @@ func newListCmd(f *cmdutil.Factory) *cli.Command {
 	return &cli.Command{
 		Name:  "list",
 		Usage: "List a tenant's credentials",
-		UsageText: `xv credential list [--tenant ID] [--limit N] [--cursor C]
+		UsageText: `xv credential list [--tenant ID | --platform] [--limit N] [--cursor C]
 
 Examples:
    xv credential list
+   xv credential list --platform
    xv credential list -o json | jq -r '.[] | "\(.id) \(.name)"'`,
-		Flags: append([]cli.Flag{cmdutil.TenantFlag()}, cmdutil.ListFlags(&opts.List)...),
+		Flags: append([]cli.Flag{cmdutil.TenantFlag(),
+			&cli.BoolFlag{Name: "platform", Usage: "list the platform's credentials (platform admins)", Destination: &opts.Platform},
+		}, cmdutil.ListFlags(&opts.List)...),
 		Action: func(c *cli.Context) error {
 			if err := cmdutil.StartList(c, f, opts.List, &opts.Deps); err != nil {
 				return err
@@ -157,7 +211,11 @@ Examples:
 }
 
 func listRun(ctx context.Context, opts *listOptions) error {
-	page, err := opts.Client.ListCredentials(ctx, opts.List)
+	list := opts.Client.ListCredentials
+	if opts.Platform {
+		list = opts.Client.ListPlatformCredentials
+	}
+	page, err := list(ctx, opts.List)
 	if err != nil {
 		return err
 	}
@@ -178,8 +236,17 @@ func newShowCmd(f *cmdutil.Factory) *cli.Command {
 		Name:      "show",
 		Usage:     "Show one credential (never its secret)",
 		UsageText: "xv credential show ID [--tenant ID]\n\nExamples:\n   xv credential show cred_01J...",
-		Flags:     []cli.Flag{cmdutil.TenantFlag()},
+		Flags:     []cli.Flag{cmdutil.TenantFlag(), platformFlag()},
 		Action: func(c *cli.Context) error {
+			if c.Bool("platform") {
+				return cmdutil.WithID(c, f, opts, func(ctx context.Context, o *cmdutil.IDOptions) error {
+					cred, err := o.Client.GetPlatformCredential(ctx, o.ID)
+					if err != nil {
+						return err
+					}
+					return printCredential(o.Deps, cred)
+				})
+			}
 			return cmdutil.WithID(c, f, opts, showRun)
 		},
 	}
@@ -198,12 +265,20 @@ func newDeleteCmd(f *cmdutil.Factory) *cli.Command {
 	return &cli.Command{
 		Name:  "delete",
 		Usage: "Delete a credential (refused while a source uses it)",
-		UsageText: `xv credential delete ID [--tenant ID]
+		UsageText: `xv credential delete ID [--tenant ID | --platform]
 
 Examples:
    xv credential delete cred_01J...`,
-		Flags: []cli.Flag{cmdutil.TenantFlag()},
+		Flags: []cli.Flag{cmdutil.TenantFlag(), platformFlag()},
 		Action: func(c *cli.Context) error {
+			if c.Bool("platform") {
+				return cmdutil.WithID(c, f, opts, func(ctx context.Context, o *cmdutil.IDOptions) error {
+					if err := o.Client.DeletePlatformCredential(ctx, o.ID); err != nil {
+						return err
+					}
+					return cmdutil.PrintDeleted(o.Deps, "platform credential", o.ID)
+				})
+			}
 			return cmdutil.WithID(c, f, opts, deleteRun)
 		},
 	}
@@ -225,13 +300,21 @@ func printCredential(d cmdutil.Deps, c *sdk.Credential) error {
 	}
 	fl := d.Out.Fields()
 	fl.Add("ID", c.ID)
-	fl.Add("Tenant", c.TenantID)
+	if c.Platform {
+		fl.Add("Tenant", "(platform)")
+	} else {
+		fl.Add("Tenant", c.TenantID)
+	}
 	fl.Add("Name", c.Name)
 	fl.Add("Kind", string(c.Kind))
 	fl.Add("Passphrase", yesNo(c.HasPassphrase))
 	fl.Add("Created", d.Out.When(c.CreatedAt))
 	fl.Add("Updated", d.Out.When(c.UpdatedAt))
 	return fl.Flush()
+}
+
+func platformFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "platform", Usage: "a platform credential (platform admins)"}
 }
 
 func yesNo(b bool) string {

@@ -48,3 +48,47 @@ func TestReadTimesVerifyStatus(t *testing.T) {
 		require.ErrorContains(t, err, "line 1")
 	}
 }
+
+func TestReadTimesParent(t *testing.T) {
+	t.Parallel()
+	got, err := readTimes(strings.NewReader("# a chain\n2026-11-18T02:00:00Z ok\n2026-11-19T02:00:00Z parent=2\n" +
+		"2026-11-20T02:00:00Z parent=3 failed\n"))
+	require.NoError(t, err)
+	require.Equal(t, []string{"", "2026-11-18T02:00:00Z", "2026-11-19T02:00:00Z"},
+		[]string{got[0].ParentID, got[1].ParentID, got[2].ParentID})
+	require.Equal(t, sdk.VerifyFailed, got[2].VerifyStatus)
+	for _, bad := range []string{
+		"2026-11-20T02:00:00Z parent=1\n",                                  // itself
+		"2026-11-20T02:00:00Z parent=7\n",                                  // no such line
+		"# comment\n2026-11-20T02:00:00Z\n2026-11-21T02:00:00Z parent=1\n", // a comment line
+		"2026-11-20T02:00:00Z parent=x\n",
+		"2026-11-20T02:00:00Z parent=0\n",
+		"2026-11-20T02:00:00Z\n2026-11-21T02:00:00Z parent=1 parent=1\n",
+	} {
+		_, err = readTimes(strings.NewReader(bad))
+		var ue *cmdutil.UsageError
+		require.True(t, errors.As(err, &ue), "%q: %v", bad, err)
+	}
+}
+
+func FuzzReadTimes(f *testing.F) {
+	f.Add("2026-11-18T02:00:00Z ok\n2026-11-19T02:00:00Z parent=1\n")
+	f.Add("2026-11-19T02:00:00Z parent=1 corrupt\n# x\n\n")
+	f.Add("2026-11-19T02:00:00Z parent=99999999999999999999\n")
+	f.Fuzz(func(t *testing.T, in string) {
+		got, err := readTimes(strings.NewReader(in))
+		if err != nil {
+			var ue *cmdutil.UsageError
+			require.True(t, errors.As(err, &ue) || strings.Contains(err.Error(), "read --timestamps"), "%v", err)
+			return
+		}
+		ids := map[string]bool{}
+		for _, s := range got {
+			require.False(t, ids[s.ID], "ids are unique")
+			ids[s.ID] = true
+		}
+		for _, s := range got {
+			require.True(t, s.ParentID == "" || (ids[s.ParentID] && s.ParentID != s.ID), "parent %q names another snapshot", s.ParentID)
+		}
+	})
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -169,6 +170,7 @@ type simulateOptions struct {
 	Timezone   string
 	Now        string
 	Timestamps string
+	Verify     bool
 }
 
 func newSimulateCmd(f *cmdutil.Factory) *cli.Command {
@@ -179,7 +181,10 @@ func newSimulateCmd(f *cmdutil.Factory) *cli.Command {
 
 FILE ('-' = stdin) holds one RFC 3339 time per line, optionally followed by
 the snapshot's last verification (ok, failed or corrupt) to try the
-verification rule; blank lines and lines starting with # are skipped.
+verification rule, and by parent=N to make it an incremental of the snapshot
+on line N (its chain is then kept with it; --verify: the source has verify
+drills, so an old chain stays until the newest full is verified ok); blank
+lines and lines starting with # are skipped.
 
 Examples:
    xv retention simulate --keep-daily 7 --keep-weekly 4 --timezone Europe/Berlin --timestamps times.txt
@@ -188,6 +193,8 @@ Examples:
 			&cli.StringFlag{Name: "timezone", Usage: "IANA `TZ` the buckets are cut in (default UTC)", Destination: &opts.Timezone},
 			&cli.StringFlag{Name: "now", Usage: "evaluate at `T` (RFC 3339; default now)", Destination: &opts.Now},
 			&cli.StringFlag{Name: "timestamps", Usage: "`FILE` of RFC 3339 times, one a line ('-' = stdin)", Destination: &opts.Timestamps},
+			&cli.BoolFlag{Name: "verify", Usage: "the source has verify drills (keeps an old chain until the new full is verified ok)",
+				Destination: &opts.Verify},
 		}, opts.Policy.Flags()...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
@@ -218,7 +225,7 @@ func (o *simulateOptions) request(stdin io.Reader) (*sdk.SimulateRetentionReques
 	if err != nil {
 		return nil, err
 	}
-	req := &sdk.SimulateRetentionRequest{Policy: p, Timezone: o.Timezone}
+	req := &sdk.SimulateRetentionRequest{Policy: p, Timezone: o.Timezone, Verify: o.Verify}
 	if o.Now != "" {
 		now, err := time.Parse(time.RFC3339, o.Now)
 		if err != nil {
@@ -240,40 +247,68 @@ func (o *simulateOptions) request(stdin io.Reader) (*sdk.SimulateRetentionReques
 }
 
 // readTimes reads one RFC 3339 time per line, optionally followed by a
-// verify status; ids are the times as written.
+// verify status and parent=<line number> (an incremental of the snapshot on
+// that line); ids are the times as written.
 func readTimes(r io.Reader) ([]sdk.SimulatedSnapshot, error) {
 	var out []sdk.SimulatedSnapshot
 	seen := map[string]bool{}
+	byLine := map[int]string{} // line number → id
+	parents := map[int]int{}   // index in out → parent line number
 	sc := bufio.NewScanner(r)
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		words := strings.Fields(line)
-		t, err := time.Parse(time.RFC3339, words[0])
+		s, parent, err := parseTimeLine(n, line)
 		if err != nil {
-			return nil, cmdutil.UsageErrorf("--timestamps line %d: %q is not an RFC 3339 time such as 2026-11-20T10:00:00Z", n, words[0])
+			return nil, err
 		}
-		var status sdk.VerifyStatus
-		switch {
-		case len(words) > 2:
-			return nil, cmdutil.UsageErrorf("--timestamps line %d: expected a time and at most a verify status (ok, failed, corrupt)", n)
-		case len(words) == 2:
-			status = sdk.VerifyStatus(words[1])
-			if status != sdk.VerifyOK && status != sdk.VerifyFailed && status != sdk.VerifyCorrupt {
-				return nil, cmdutil.UsageErrorf("--timestamps line %d: verify status %q must be ok, failed or corrupt", n, words[1])
-			}
+		if seen[s.ID] {
+			s.ID = fmt.Sprintf("%s#%d", s.ID, n)
 		}
-		id := words[0]
-		if seen[id] {
-			id = fmt.Sprintf("%s#%d", words[0], n)
+		seen[s.ID], byLine[n] = true, s.ID
+		if parent > 0 {
+			parents[len(out)] = parent
 		}
-		seen[id] = true
-		out = append(out, sdk.SimulatedSnapshot{ID: id, CreatedAt: t, VerifyStatus: status})
+		out = append(out, s)
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("read --timestamps: %w", err)
 	}
+	for i, line := range parents {
+		id, ok := byLine[line]
+		if !ok || id == out[i].ID {
+			return nil, cmdutil.UsageErrorf("--timestamps: parent=%d of %s names no other snapshot line", line, out[i].ID)
+		}
+		out[i].ParentID = id
+	}
 	return out, nil
+}
+
+// parseTimeLine reads "TIME [ok|failed|corrupt] [parent=N]".
+func parseTimeLine(n int, line string) (sdk.SimulatedSnapshot, int, error) {
+	words := strings.Fields(line)
+	t, err := time.Parse(time.RFC3339, words[0])
+	if err != nil {
+		return sdk.SimulatedSnapshot{}, 0, cmdutil.UsageErrorf(
+			"--timestamps line %d: %q is not an RFC 3339 time such as 2026-11-20T10:00:00Z", n, words[0])
+	}
+	s, parent := sdk.SimulatedSnapshot{ID: words[0], CreatedAt: t}, 0
+	for _, w := range words[1:] {
+		switch v, isParent := strings.CutPrefix(w, "parent="); {
+		case isParent && parent == 0:
+			if parent, err = strconv.Atoi(v); err != nil || parent < 1 {
+				return s, 0, cmdutil.UsageErrorf("--timestamps line %d: %q: parent= takes a line number (1, 2, …)", n, w)
+			}
+		case !isParent && s.VerifyStatus == "" && (w == "ok" || w == "failed" || w == "corrupt"):
+			s.VerifyStatus = sdk.VerifyStatus(w)
+		case !isParent && s.VerifyStatus == "":
+			return s, 0, cmdutil.UsageErrorf("--timestamps line %d: verify status %q must be ok, failed or corrupt", n, w)
+		default:
+			return s, 0, cmdutil.UsageErrorf(
+				"--timestamps line %d: expected a time, at most a verify status (ok, failed, corrupt) and parent=N", n)
+		}
+	}
+	return s, parent, nil
 }

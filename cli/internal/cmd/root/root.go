@@ -25,6 +25,7 @@ import (
 	"github.com/xvault/xvault/cli/internal/cmd/snapshot"
 	"github.com/xvault/xvault/cli/internal/cmd/source"
 	"github.com/xvault/xvault/cli/internal/cmd/status"
+	"github.com/xvault/xvault/cli/internal/cmd/storage"
 	"github.com/xvault/xvault/cli/internal/cmd/tenant"
 	"github.com/xvault/xvault/cli/internal/cmd/token"
 	"github.com/xvault/xvault/cli/internal/cmd/webhook"
@@ -77,6 +78,7 @@ func New(f *cmdutil.Factory) *cli.App {
 			token.NewCmd(f),
 			credential.NewCmd(f),
 			source.NewCmd(f),
+			storage.NewCmd(f),
 			backup.NewCmd(f),
 			job.NewCmd(f),
 			snapshot.NewCmd(f),

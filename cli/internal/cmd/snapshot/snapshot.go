@@ -5,6 +5,7 @@ package snapshot
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -35,8 +36,9 @@ func newListCmd(f *cmdutil.Factory) *cli.Command {
 		Usage: "List snapshots, newest first",
 		UsageText: `xv snapshot list [--source ID] [--failed-verify] [--limit N] [--cursor C] [--tenant ID]
 
-VERIFIED is the last verification's verdict (xv snapshot verify): ok,
-failed, corrupt, or - when never verified.
+KIND is full or incr (an incremental: only what changed since its parent;
+xv snapshot show lists its chain). VERIFIED is the last verification's
+verdict (xv snapshot verify): ok, failed, corrupt, or - when never verified.
 
 Examples:
    xv snapshot list --source src_01J...
@@ -65,9 +67,9 @@ func listRun(ctx context.Context, opts *listOptions) error {
 	if opts.Out.JSON() {
 		return opts.Out.PrintJSON(output.Items(page.Items))
 	}
-	t := opts.Out.Table("ID", "SOURCE", "STATUS", "SIZE", "FILES", "VERIFIED", "AGENT", "CREATED")
+	t := opts.Out.Table("ID", "SOURCE", "KIND", "STATUS", "SIZE", "FILES", "VERIFIED", "AGENT", "CREATED")
 	for _, s := range page.Items {
-		t.Row(s.ID, s.SourceID, string(s.Status), output.Bytes(s.SizeBytes), output.Count(s.FileCount),
+		t.Row(s.ID, s.SourceID, kindShort(s.Kind), string(s.Status), output.Bytes(s.SizeBytes), output.Count(s.FileCount),
 			verified(opts.Out, &s), s.AgentID, opts.Out.Ago(s.CreatedAt))
 	}
 	return t.Flush()
@@ -77,7 +79,7 @@ func newShowCmd(f *cmdutil.Factory) *cli.Command {
 	opts := &cmdutil.IDOptions{}
 	return &cli.Command{
 		Name:  "show",
-		Usage: "Show one snapshot: size, sha256, file count and where it is stored",
+		Usage: "Show one snapshot: size, sha256, file count, its chain and where it is stored",
 		UsageText: `xv snapshot show ID [--tenant ID]
 
 The artifact is a standard age file; with the tenant's identity
@@ -85,6 +87,10 @@ The artifact is a standard age file; with the tenant's identity
 
    sha256sum backup.tar.zst.age        # compare with the sha256 shown
    age -d -i key.txt backup.tar.zst.age | zstd -d | tar -x
+
+An incremental holds only what changed since its parent; "Chain" lists the
+snapshots a restore of it reads, newest first, down to the full
+('xv archive extract' takes their artifacts together).
 
 Examples:
    xv snapshot show snap_01J...
@@ -108,6 +114,7 @@ func showRun(ctx context.Context, opts *cmdutil.IDOptions) error {
 	fl.Add("Source", s.SourceID)
 	fl.Add("Job", s.JobID)
 	fl.Add("Status", string(s.Status))
+	addChain(ctx, opts, fl, s)
 	fl.Add("Size", fmt.Sprintf("%s (%d bytes, encrypted)", output.Bytes(s.SizeBytes), s.SizeBytes))
 	fl.Add("Plain size", fmt.Sprintf("%s (%d bytes)", output.Bytes(s.PlainBytes), s.PlainBytes))
 	fl.Add("Files", output.Count(s.FileCount))
@@ -135,4 +142,40 @@ func verified(out *output.Printer, s *sdk.Snapshot) string {
 		return "-"
 	}
 	return string(s.VerifyStatus) + " " + out.Ago(*s.VerifiedAt)
+}
+
+// kindShort is the KIND column: full or incr.
+func kindShort(k sdk.SnapshotKind) string {
+	if k == sdk.SnapshotIncremental {
+		return "incr"
+	}
+	return "full"
+}
+
+// addChain shows kind, parent, chain length and bytes and, for an
+// incremental, the chain's ids newest first (looked up parent by parent).
+func addChain(ctx context.Context, opts *cmdutil.IDOptions, fl *output.Fields, s *sdk.Snapshot) {
+	kind := s.Kind
+	if kind == "" {
+		kind = sdk.SnapshotFull
+	}
+	fl.Add("Kind", string(kind))
+	parent := s.ParentSnapshotID
+	if parent == "" {
+		parent = "-"
+	}
+	fl.Add("Parent", parent)
+	fl.Add("Chain length", fmt.Sprint(s.ChainLength))
+	fl.Add("Chain bytes", fmt.Sprintf("%s (%d bytes, encrypted)", output.Bytes(s.ChainBytes), s.ChainBytes))
+	ids := []string{s.ID}
+	for cur := s.ParentSnapshotID; cur != "" && len(ids) <= s.ChainLength; {
+		p, err := opts.Client.GetSnapshot(ctx, cur)
+		if err != nil {
+			ids = append(ids, cur+" (missing)")
+			break
+		}
+		ids = append(ids, p.ID)
+		cur = p.ParentSnapshotID
+	}
+	fl.Add("Chain", strings.Join(ids, " "))
 }

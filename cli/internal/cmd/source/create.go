@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/xvault/xvault/cli/internal/cmd/storage"
 	"github.com/xvault/xvault/cli/internal/cmdutil"
 	"github.com/xvault/xvault/sdk"
 )
@@ -14,6 +15,7 @@ import (
 type createOptions struct {
 	cmdutil.Deps
 	Type, Name, Credential string
+	Storage                string
 	Config                 configFlags
 	req                    sdk.CreateSourceRequest
 }
@@ -75,6 +77,8 @@ func (opts *createOptions) flags() []cli.Flag {
 		&cli.StringFlag{Name: "type", Usage: "source `TYPE`: " + joinTypes(allTypes), Destination: &opts.Type},
 		&cli.StringFlag{Name: "name", Usage: "source `NAME`", Destination: &opts.Name},
 		&cli.StringFlag{Name: "credential", Usage: "credential `ID` to log in with", Destination: &opts.Credential},
+		&cli.StringFlag{Name: "storage", Usage: "storage `TARGET` (name or id) its snapshots go to; local_fs: the agent's disk " +
+			"(default: the tenant's default storage)", Destination: &opts.Storage},
 	}, opts.Config.flags()...)
 }
 
@@ -120,6 +124,13 @@ func (opts *createOptions) build(c *cli.Context) error {
 }
 
 func createRun(ctx context.Context, opts *createOptions) error {
+	if opts.Storage != "" {
+		id, err := storage.Resolve(ctx, opts.Client, opts.Storage)
+		if err != nil {
+			return err
+		}
+		opts.req.StorageID = id
+	}
 	s, err := opts.Client.CreateSource(ctx, opts.req)
 	if err != nil {
 		return err

@@ -184,6 +184,7 @@ func printSource(d cmdutil.Deps, s *sdk.Source) error {
 	fl.Add("Type", string(s.Type))
 	fl.Add("Status", string(s.Status))
 	fl.Add("Credential", s.CredentialID)
+	fl.Add("Storage", storageOf(s))
 	var c sdk.SSHConfig
 	if isSSH(s.Type) && json.Unmarshal(s.Config, &c) == nil {
 		fl.Add("Host", fmt.Sprintf("%s port %d", c.Host, c.Port))
@@ -203,4 +204,12 @@ func printSource(d cmdutil.Deps, s *sdk.Source) error {
 	fl.Add("Created", d.Out.When(s.CreatedAt))
 	fl.Add("Updated", d.Out.When(s.UpdatedAt))
 	return fl.Flush()
+}
+
+// storageOf says where the source's snapshots go.
+func storageOf(s *sdk.Source) string {
+	if s.StorageID == "" {
+		return "tenant default"
+	}
+	return s.StorageID
 }

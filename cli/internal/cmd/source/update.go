@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/xvault/xvault/cli/internal/cmd/storage"
 	"github.com/xvault/xvault/cli/internal/cmdutil"
 	"github.com/xvault/xvault/sdk"
 )
@@ -15,6 +16,7 @@ type updateOptions struct {
 	cmdutil.Deps
 	ID               string
 	Name, Credential string
+	Storage          string
 	Disable, Enable  bool
 	Config           configFlags
 
@@ -70,6 +72,8 @@ func (opts *updateOptions) flags() []cli.Flag {
 		cmdutil.TenantFlag(),
 		&cli.StringFlag{Name: "name", Usage: "new `NAME`", Destination: &opts.Name},
 		&cli.StringFlag{Name: "credential", Usage: "log in with credential `ID`", Destination: &opts.Credential},
+		&cli.StringFlag{Name: "storage", Usage: "send its snapshots to storage `TARGET` (name or id); local_fs: " +
+			"back to the tenant's default", Destination: &opts.Storage},
 		&cli.BoolFlag{Name: "disable", Usage: "stop scheduling the source", Destination: &opts.Disable},
 		&cli.BoolFlag{Name: "enable", Usage: "schedule the source again", Destination: &opts.Enable},
 	}, opts.Config.flags()...)
@@ -98,7 +102,7 @@ func (opts *updateOptions) check(c *cli.Context) error {
 		}
 		return applyConfig(c, t, cfg, opts.edits)
 	}
-	if len(opts.edits) == 0 && raw == nil && !c.IsSet("name") && !c.IsSet("credential") && !opts.Disable && !opts.Enable {
+	if len(opts.edits) == 0 && raw == nil && !c.IsSet("name") && !c.IsSet("credential") && !c.IsSet("storage") && !opts.Disable && !opts.Enable {
 		return cmdutil.UsageErrorf("nothing to update: give at least one flag (see 'xv source update --help')")
 	}
 	return nil
@@ -111,6 +115,13 @@ func updateRun(ctx context.Context, opts *updateOptions) error {
 	}
 	if opts.set("credential") {
 		req.CredentialID = &opts.Credential
+	}
+	if opts.set("storage") {
+		id, err := storage.Resolve(ctx, opts.Client, opts.Storage)
+		if err != nil {
+			return err
+		}
+		req.StorageID = &id
 	}
 	if opts.Disable || opts.Enable {
 		st := sdk.SourceActive

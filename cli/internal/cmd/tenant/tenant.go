@@ -18,7 +18,7 @@ func NewCmd(f *cmdutil.Factory) *cli.Command {
 		Name:  "tenant",
 		Usage: "Manage tenants (customer accounts)",
 		Subcommands: []*cli.Command{
-			newCreateCmd(f), newListCmd(f), newShowCmd(f),
+			newCreateCmd(f), newListCmd(f), newShowCmd(f), newUpdateCmd(f),
 			cmdutil.Group(&cli.Command{
 				Name:        "key",
 				Usage:       "Work with a tenant's encryption key",
@@ -137,6 +137,9 @@ func printTenant(d cmdutil.Deps, t *sdk.Tenant) error {
 	fl.Add("Name", t.Name)
 	fl.Add("Plan", t.Plan)
 	fl.Add("Public key", t.PublicKey)
+	if t.DefaultStorageID != "" {
+		fl.Add("Default storage", t.DefaultStorageID)
+	}
 	fl.Add("Created", d.Out.When(t.CreatedAt))
 	fl.Add("Updated", d.Out.When(t.UpdatedAt))
 	return fl.Flush()
