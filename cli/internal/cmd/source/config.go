@@ -61,6 +61,8 @@ var configFields = []configField{
 	{"host-key", "host_key", kindString, "ssh/sftp/wordpress: pin the server's host key `SHA256:…` (default: trust on first use)", sshKeyTypes},
 	{"transfer", "transfer", kindString, "ssh/sftp: how to pull, `MODE` auto (remote tar where allowed, else SFTP), exec or sftp (default auto)", sshTypes},
 	{"compression", "compression", kindString, "ssh/sftp: `LEVEL` fastest, default, better or none (default default)", sshTypes},
+	{"incremental", "incremental", kindBool, "ssh/sftp: back up only what changed since the last snapshot (default true; --incremental=false for fulls only; docs/incremental.md)", sshTypes},
+	{"full-every", "full_every", kindString, "ssh/sftp: start a new full when the chain's full is older than `DUR` (1h..365d, default 7d)", sshTypes},
 	{"tls", "tls", kindString, "ftp: `MODE` none (default), explicit or implicit; mysql: preferred (default), required, verify_ca or disabled", ftpMySQL},
 	{"insecure-skip-verify", "insecure_skip_verify", kindBool, "ftp: accept any TLS certificate (warned about on every run)", ftpOnly},
 	{"socket", "socket", kindString, "mysql: unix socket `PATH` on the agent's host, instead of --host", mysqlOnly},
@@ -254,6 +256,9 @@ func (fd configField) value(c *cli.Context, t sdk.SourceType) (any, error) {
 	case kindBool:
 		if c.Bool(fd.flag) {
 			return true, nil
+		}
+		if fd.key == "incremental" {
+			return false, nil // on by default: false must be said
 		}
 	case kindList:
 		vals := c.StringSlice(fd.flag)
