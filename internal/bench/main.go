@@ -49,6 +49,7 @@ func main() {
 	flag.IntVar(&o.runs, "runs", 1, "runs per mode; the run with the median wall time is reported")
 	flag.StringVar(&o.modes, "modes", "exec,sftp,baseline",
 		"comma-separated modes: exec, sftp (xVault with that transfer), pull (xVault's sftp connector alone, bodies discarded), baseline; "+
+			"exec-incr, sftp-incr (full, unchanged re-run, 1 % changed), nightly30 (30 exec nightlies), restic (local anchors); "+
 			"database (a MariaDB database of -db-size: xVault's mysql connector vs mariadb-dump | zstd | age)")
 	dbSizeFlag := flag.String("db-size", "1GiB", "approximate dump size of the database of -modes database")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the first run of each xVault mode to FILE.MODE")
@@ -102,6 +103,10 @@ func run(ctx context.Context, o options, stdout, log io.Writer) error {
 		return err
 	}
 	printReport(stdout, facts, m, samples, o.runs)
+	printIncrReport(stdout, samples)
+	if strings.Contains(","+o.modes+",", ",restic,") && !haveRestic() {
+		fmt.Fprintln(stdout, resticMissing)
+	}
 	for _, n := range notes {
 		fmt.Fprintln(stdout, n)
 	}
@@ -109,50 +114,67 @@ func run(ctx context.Context, o options, stdout, log io.Writer) error {
 }
 
 // runModes runs every mode o.runs times, interleaved so that a change of
-// machine load hits them alike, and returns the median run of each mode and
-// the notes of the first runs (what was verified).
+// machine load hits them alike, and returns the median run of each row (a
+// mode may give several) and the notes of the first runs (what was verified).
 func runModes(ctx context.Context, o options, e *env, m datasetManifest, log io.Writer) ([]sample, []string, error) {
 	modes := strings.Split(o.modes, ",")
 	all := make(map[string][]sample)
+	var order []string
 	var notes []string
 	for r := range o.runs {
 		for _, mode := range modes {
 			fmt.Fprintf(log, "run %d/%d: %s (load %s) ...\n", r+1, o.runs, mode, loadAverage())
-			s, err := runMode(ctx, o, e, m, strings.TrimSpace(mode), r)
+			rows, err := runMode(ctx, o, e, m, strings.TrimSpace(mode), r)
 			if err != nil {
 				return nil, nil, err
 			}
-			fmt.Fprintf(log, "  %.1fs wall, CPU: %.1fs client, %.1fs server, %.1fs machine\n",
-				s.use.Wall.Seconds(), s.use.ClientCPU, s.use.ServerCPU, s.use.MachineCPU)
-			all[mode] = append(all[mode], s)
-			if r == 0 && s.detail != "" {
-				notes = append(notes, s.mode+" (first run): "+s.detail)
+			for _, s := range rows {
+				fmt.Fprintf(log, "  %s: %.1fs wall, CPU: %.1fs client, %.1fs server, %.1fs machine\n",
+					s.mode, s.use.Wall.Seconds(), s.use.ClientCPU, s.use.ServerCPU, s.use.MachineCPU)
+				if _, ok := all[s.mode]; !ok {
+					order = append(order, s.mode)
+				}
+				all[s.mode] = append(all[s.mode], s)
+				if r == 0 && s.detail != "" {
+					notes = append(notes, s.mode+" (first run): "+s.detail)
+				}
 			}
 		}
 	}
 	var out []sample
-	for _, mode := range modes {
+	for _, mode := range order {
 		out = append(out, median(all[mode]))
 	}
 	return out, notes, nil
 }
 
-// runMode runs one mode once; the first run (r == 0) is verified and profiled.
-func runMode(ctx context.Context, o options, e *env, m datasetManifest, mode string, r int) (sample, error) {
+// runMode runs one mode once; the first run (r == 0) is verified and
+// profiled. nightly30 and restic's 30 nightlies run in the first run only.
+func runMode(ctx context.Context, o options, e *env, m datasetManifest, mode string, r int) ([]sample, error) {
 	first := r == 0
 	profile := ""
 	if first && o.cpuProfile != "" {
 		profile = o.cpuProfile + "." + mode
 	}
+	one := func(s sample, err error) ([]sample, error) { return []sample{s}, err }
 	switch mode {
 	case "sftp", "exec":
-		return runXVault(ctx, e, r, xvRun{transfer: mode, cpuProfile: profile, verify: first})
+		return one(runXVault(ctx, e, r, xvRun{transfer: mode, cpuProfile: profile, verify: first}))
 	case "pull":
-		return runXVault(ctx, e, r, xvRun{transfer: "sftp", pullOnly: true})
+		return one(runXVault(ctx, e, r, xvRun{transfer: "sftp", pullOnly: true}))
 	case "baseline":
-		return runBaseline(ctx, e, m.Files+1, first) // +1: MANIFEST.json
+		return one(runBaseline(ctx, e, m.Files+1, first)) // +1: MANIFEST.json
+	case "exec-incr", "sftp-incr":
+		return runIncr(ctx, o, e, strings.TrimSuffix(mode, "-incr"), r, profile)
+	case "nightly30":
+		if !first {
+			return nil, nil
+		}
+		return runNightly30(ctx, o, e)
+	case "restic":
+		return runRestic(ctx, o, e, r, first)
 	default:
-		return sample{}, fmt.Errorf("unknown mode %q (want sftp, exec, pull or baseline)", mode)
+		return nil, fmt.Errorf("unknown mode %q (want sftp, exec, pull, baseline, exec-incr, sftp-incr, nightly30 or restic)", mode)
 	}
 }
 
@@ -174,6 +196,9 @@ func setup(ctx context.Context, work, dataset, overlay string) (*env, func(), er
 		return nil, nil, err
 	}
 	if e.identity, err = newIdentity(); err != nil {
+		return nil, nil, err
+	}
+	if e.indexID, err = newIdentity(); err != nil {
 		return nil, nil, err
 	}
 	if e.srv, err = sshd.Launch(filepath.Join(work, "sshd"), sshd.Options{}); err != nil {

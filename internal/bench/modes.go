@@ -29,8 +29,10 @@ type env struct {
 	server   *serverMeter // CPU of srv and its processes
 	keyFile  string       // the client key, for ssh -i
 	identity *age.X25519Identity
-	child    string // path of the built xVault child
-	overlay  string // the -overlay the child was built with, if any
+	child    string              // path of the built xVault child
+	overlay  string              // the -overlay the child was built with, if any
+	indexID  *age.X25519Identity // the incremental modes' stand-in for the agent's own key
+	incr     *incrData           // the incremental modes' copy of the dataset, made on first use
 }
 
 // sample is one measured run of one mode.
@@ -39,6 +41,7 @@ type sample struct {
 	use      usage
 	outBytes int64
 	detail   string
+	incr     *incrRow // set for the rows of the incremental table
 }
 
 // buildChild compiles hotpath/child into dst with an overlay that places it
@@ -50,17 +53,19 @@ func buildChild(ctx context.Context, dst, extra string) error {
 		return fmt.Errorf("find module root (hint: run from the xVault checkout, with go on PATH): %w", err)
 	}
 	root := filepath.Dir(strings.TrimSpace(string(out)))
-	src := filepath.Join(root, "internal", "bench", "hotpath", "child", "main.go")
-	if _, err := os.Stat(src); err != nil {
-		return fmt.Errorf("child source: %w (hint: run from the xVault checkout)", err)
+	srcs, err := filepath.Glob(filepath.Join(root, "internal", "bench", "hotpath", "child", "*.go"))
+	if err != nil || len(srcs) == 0 {
+		return fmt.Errorf("child source: none in internal/bench/hotpath/child (hint: run from the xVault checkout): %v", err)
 	}
 	replace, err := readOverlay(extra)
 	if err != nil {
 		return err
 	}
-	virtual := filepath.Join(root, filepath.FromSlash(hotpath.OverlayDir), "main.go")
-	if _, ok := replace[virtual]; !ok { // an experiment may replace the child too
-		replace[virtual] = src
+	for _, src := range srcs {
+		virtual := filepath.Join(root, filepath.FromSlash(hotpath.OverlayDir), filepath.Base(src))
+		if _, ok := replace[virtual]; !ok { // an experiment may replace the child too
+			replace[virtual] = src
+		}
 	}
 	overlay, _ := json.Marshal(map[string]map[string]string{"Replace": replace})
 	overlayFile := dst + ".overlay.json"

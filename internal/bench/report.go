@@ -42,7 +42,7 @@ func printReport(w io.Writer, f machineFacts, m datasetManifest, samples []sampl
 	fmt.Fprintf(w, "Dataset: %d files, %s (seed %d); median of %d run(s) per mode\n\n", m.Files, mib(m.Bytes), m.Seed, runs)
 	var base *sample
 	for i := range samples {
-		if strings.HasPrefix(samples[i].mode, "baseline") {
+		if strings.HasPrefix(samples[i].mode, "baseline") && samples[i].incr == nil {
 			base = &samples[i]
 		}
 	}
@@ -50,6 +50,9 @@ func printReport(w io.Writer, f machineFacts, m datasetManifest, samples []sampl
 	fmt.Fprintln(tw, "| mode\t wall s\t MB/s\t files/s\t client CPU s\t server CPU s\t machine CPU s\t peak RSS MiB\t output MiB\t vs baseline\t load before\t")
 	fmt.Fprintln(tw, "|---\t---:\t---:\t---:\t---:\t---:\t---:\t---:\t---:\t---:\t---\t")
 	for _, s := range samples {
+		if s.incr != nil {
+			continue
+		}
 		secs := s.use.Wall.Seconds()
 		ratio := "—"
 		if base != nil {

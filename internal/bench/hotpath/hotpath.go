@@ -33,6 +33,23 @@ type Spec struct {
 	// PullOnly discards what the connector yields: no tar, zstd, age or
 	// storage. It splits the cost between transport and archive.
 	PullOnly bool `json:"pull_only,omitempty"`
+	// Incremental, if set, runs the connector's PullIncremental as the
+	// agent does (agentd/agent/incremental.go) and stores the new index
+	// beside the artifact; nil: a plain Pull (the exec and sftp rows).
+	Incremental *IncrementalSpec `json:"incremental,omitempty"`
+}
+
+// IncrementalSpec places a backup in its chain. The index is encrypted to
+// IndexIdentity (the benchmark's stand-in for the agent's own key).
+type IncrementalSpec struct {
+	IndexIdentity string `json:"index_identity"` // age X25519 identity (secret: JSON on stdin only)
+	SnapshotID    string `json:"snapshot_id"`
+	// ParentSnapshotID and ParentIndex (its index file) name the parent;
+	// "" makes a full.
+	ParentSnapshotID string `json:"parent_snapshot_id,omitempty"`
+	ParentIndex      string `json:"parent_index,omitempty"`
+	FullSnapshotID   string `json:"full_snapshot_id,omitempty"`
+	ChainPosition    int    `json:"chain_position,omitempty"`
 }
 
 // Result is what the child writes as JSON on stdout once the snapshot is committed.
@@ -42,4 +59,25 @@ type Result struct {
 	PullSeconds   float64        `json:"pull_seconds"`   // connect, walk, read, tar, zstd, age, write
 	CommitSeconds float64        `json:"commit_seconds"` // fsync, manifest, rename
 	Warnings      int            `json:"warnings"`
+	// SSHBytesRead and SSHBytesWritten are counted on the agent's TCP
+	// connection (everything, handshake included).
+	SSHBytesRead    int64 `json:"ssh_bytes_read"`
+	SSHBytesWritten int64 `json:"ssh_bytes_written"`
+	// FilesRead counts the regular files whose content came over the wire.
+	FilesRead int64 `json:"files_read"`
+	// Incremental is set for an incremental spec.
+	Incremental *IncrementalResult `json:"incremental,omitempty"`
+}
+
+// IncrementalResult is what PullIncremental reported.
+type IncrementalResult struct {
+	Incremental bool   `json:"incremental"` // false: a full (asked for, or FullReason)
+	FullReason  string `json:"full_reason,omitempty"`
+	Stored      int    `json:"stored"`
+	Unchanged   int    `json:"unchanged"`
+	Deleted     int    `json:"deleted"`
+	IndexPath   string `json:"index_path"`
+	IndexBytes  int64  `json:"index_bytes"`
+	// IndexSeconds is the time spent decoding the parent's index.
+	IndexSeconds float64 `json:"index_seconds"`
 }

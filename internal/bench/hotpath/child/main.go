@@ -56,6 +56,9 @@ func run(ctx context.Context) error {
 	if spec.PullOnly {
 		backupFn = pullOnly
 	}
+	if spec.Incremental != nil {
+		backupFn = incrementalBackup
+	}
 	res, err := backupFn(ctx, spec)
 	if err != nil {
 		return err
@@ -71,7 +74,8 @@ func backup(ctx context.Context, spec hotpath.Spec) (hotpath.Result, error) {
 	if err != nil {
 		return out, fmt.Errorf("recipient: %w", err)
 	}
-	conn, err := newConnector(spec)
+	counter := &connCounter{}
+	conn, err := newConnector(spec, counter)
 	if err != nil {
 		return out, err
 	}
@@ -106,24 +110,28 @@ func backup(ctx context.Context, spec hotpath.Spec) (hotpath.Result, error) {
 		return out, err
 	}
 	out.Artifact, out.Warnings = res, int(sink.warnings.Load())
+	out.FilesRead = res.Files
+	out.SSHBytesRead, out.SSHBytesWritten = counter.read.Load(), counter.written.Load()
 	out.PullSeconds = pulled.Sub(started).Seconds()
 	out.CommitSeconds = time.Since(pulled).Seconds()
 	out.ArtifactPath, err = store.ArtifactPath(ids)
 	return out, err
 }
 
-// newConnector is the sftp connector with the agent's defaults.
-func newConnector(spec hotpath.Spec) (*sftp.Connector, error) {
+// newConnector is the sftp connector with the agent's defaults; counter
+// counts the bytes of its connection.
+func newConnector(spec hotpath.Spec, counter *connCounter) (*sftp.Connector, error) {
 	return sftp.New(sftp.Config{
 		Host: spec.Host, Port: spec.Port, Username: spec.User, Paths: spec.Paths, HostKey: spec.HostKey,
 		Transfer: spec.Transfer,
-	}, sftp.Credential{PrivateKey: spec.PrivateKey}, sftp.Options{})
+	}, sftp.Credential{PrivateKey: spec.PrivateKey}, sftp.Options{DialContext: counter.dial})
 }
 
 // pullOnly runs the connector into a sink that reads and drops every body.
 func pullOnly(ctx context.Context, spec hotpath.Spec) (hotpath.Result, error) {
 	var out hotpath.Result
-	conn, err := newConnector(spec)
+	counter := &connCounter{}
+	conn, err := newConnector(spec, counter)
 	if err != nil {
 		return out, err
 	}
