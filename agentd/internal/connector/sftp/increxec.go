@@ -25,7 +25,7 @@ func (c *Connector) incrementalExec(ctx context.Context, client *ssh.Client, sin
 		return nil, err
 	}
 	defer l.Close()
-	recs, warns, err := l.Records()
+	recs, warns, err := l.Records(sizeHint(req.Parent))
 	if err != nil {
 		return nil, err
 	}
@@ -156,4 +156,16 @@ func (x *execEmitter) advance() error {
 	}
 	x.name, x.hdr, x.body = name, hdr, body
 	return nil
+}
+
+// sizeHint sizes the listing after the parent's index.
+func sizeHint(parent *incremental.Index) sshexec.SizeHint {
+	if parent == nil {
+		return sshexec.SizeHint{}
+	}
+	h := sshexec.SizeHint{Entries: len(parent.Records)}
+	for i := range parent.Records {
+		h.PathBytes += len(parent.Records[i].Path) + len(parent.Records[i].Target)
+	}
+	return h
 }

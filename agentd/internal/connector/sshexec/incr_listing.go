@@ -157,12 +157,12 @@ func (l *Listing) Roots() []string { return l.roots }
 // applied. Entries of other types than f, d, l are skipped with a
 // warning. A root that does not exist fails. find's own stderr lines come
 // back from Wait.
-func (l *Listing) Records() ([]incremental.Record, []Warning, error) {
+func (l *Listing) Records(hint SizeHint) ([]incremental.Record, []Warning, error) {
 	if l.listed {
 		return nil, nil, errors.New("listing: Records called twice")
 	}
 	l.listed = true
-	recs, warns, err := readListing(l.br, l.roots, l.dirs, l.exclude)
+	recs, warns, err := readListing(l.br, l.roots, l.dirs, l.exclude, hint)
 	if err == nil {
 		return recs, warns, nil
 	}

@@ -27,7 +27,7 @@ func end(status int) string { return fmt.Sprintf("E\x00%d\x00", status) }
 
 func parse(t *testing.T, stream string, roots, dirs, exclude []string) ([]incremental.Record, []Warning, error) {
 	t.Helper()
-	return readListing(bufio.NewReader(strings.NewReader(stream)), roots, dirs, exclude)
+	return readListing(bufio.NewReader(strings.NewReader(stream)), roots, dirs, exclude, SizeHint{})
 }
 
 func paths(recs []incremental.Record) []string {
@@ -50,7 +50,7 @@ func TestReadListing(t *testing.T) {
 		rec("d", 2, "cache") + rec("f", 3, "c") +
 		rec("f", 1, "z") + end(1) + "TAR"
 	br := bufio.NewReader(strings.NewReader(stream))
-	recs, warns, err := readListing(br, []string{"/var/www"}, []string{"/var"}, []string{"*.log", "/var/www/sub/cache"})
+	recs, warns, err := readListing(br, []string{"/var/www"}, []string{"/var"}, []string{"*.log", "/var/www/sub/cache"}, SizeHint{})
 	require.NoError(t, err)
 	require.Equal(t, []string{"var", "var/www", "var/www/a b", "var/www/sub", "var/www/sub/ln", "var/www/z"}, paths(recs))
 	require.Equal(t, incremental.Record{Path: "var/www/a b", Type: 'f', Flags: incremental.FlagExec, Size: 12,
@@ -176,7 +176,7 @@ func BenchmarkReadListing(b *testing.B) {
 	b.SetBytes(int64(len(in)))
 	b.ReportAllocs()
 	for b.Loop() {
-		recs, _, err := readListing(bufio.NewReaderSize(bytes.NewReader(in), readBufferSize), []string{"/var/www"}, nil, []string{"*.log"})
+		recs, _, err := readListing(bufio.NewReaderSize(bytes.NewReader(in), readBufferSize), []string{"/var/www"}, nil, []string{"*.log"}, SizeHint{})
 		if err != nil || len(recs) != 41501 {
 			b.Fatal(err, len(recs))
 		}
@@ -189,7 +189,7 @@ func FuzzReadListing(f *testing.F) {
 	f.Add([]byte("N\x00"))
 	f.Add(listingBytes(300))
 	f.Fuzz(func(t *testing.T, stream []byte) {
-		recs, _, err := readListing(bufio.NewReader(bytes.NewReader(stream)), []string{"/a/www"}, []string{"/a"}, []string{"*.log"})
+		recs, _, err := readListing(bufio.NewReader(bytes.NewReader(stream)), []string{"/a/www"}, []string{"/a"}, []string{"*.log"}, SizeHint{})
 		if err != nil {
 			return
 		}

@@ -291,11 +291,12 @@ func (e *rootMissingError) Error() string {
 // empty) and of each root's find, in the order of listingScript, leaving br
 // at the first byte after the last trailer (the tar stream). A missing root
 // is a *rootMissingError; a malformed record names its find and number.
-func readListing(br *bufio.Reader, roots, dirs, exclude []string) ([]incremental.Record, []Warning, error) {
+func readListing(br *bufio.Reader, roots, dirs, exclude []string, hint SizeHint) ([]incremental.Record, []Warning, error) {
 	if b, _ := br.Peek(2); string(b) == "N\x00" {
 		return nil, nil, ErrNoFind
 	}
 	p := &listParser{fr: &fieldReader{br: br}, exclude: exclude}
+	p.presize(hint)
 	if len(dirs) > 0 {
 		if err := p.readParents(dirs); err != nil {
 			return nil, nil, err
@@ -311,6 +312,27 @@ func readListing(br *bufio.Reader, roots, dirs, exclude []string) ([]incremental
 		}
 	}
 	return p.finish(), p.warns, nil
+}
+
+// SizeHint is what a listing is expected to hold (the parent's index): the
+// parser allocates that much up front, with a little room to grow, instead
+// of growing its slices record by record.
+type SizeHint struct {
+	Entries   int
+	PathBytes int // paths and link targets together
+}
+
+func (p *listParser) presize(h SizeHint) {
+	const maxHintEntries = 1 << 24 // a hint is a guess: never let it allocate wildly
+	if h.Entries <= 0 || h.Entries > maxHintEntries {
+		return
+	}
+	n := h.Entries + h.Entries/16
+	p.recs = make([]incremental.Record, 0, n)
+	p.spans = make([]recSpan, 0, n)
+	if h.PathBytes > 0 && h.PathBytes < 64*maxHintEntries {
+		p.arena = make([]byte, 0, h.PathBytes+h.PathBytes/16)
+	}
 }
 
 // readParents reads the find of the parent directories: one record per

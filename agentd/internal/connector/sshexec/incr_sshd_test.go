@@ -104,7 +104,7 @@ func TestListingMatchesLstat(t *testing.T) {
 	require.Equal(t, GNU, l.TarFlavour().Flavour)
 	require.Contains(t, l.FindVersion(), "GNU findutils")
 	require.False(t, l.Start().IsZero())
-	recs, warns, err := l.Records()
+	recs, warns, err := l.Records(SizeHint{})
 	require.NoError(t, err)
 	require.Len(t, warns, 1)
 	require.Equal(t, filepath.Join(root, "sub/fifo"), warns[0].Path)
@@ -159,7 +159,7 @@ func TestListingExcludes(t *testing.T) {
 	root := buildListTree(t)
 	exclude := []string{"*.log", filepath.Join(root, "cache"), "日?語.txt", "a b", filepath.Join(root, "sub/d*")}
 	l := startList(t, dial(t, s), []string{root, filepath.Join(root, "sub")}, exclude)
-	recs, _, err := l.Records()
+	recs, _, err := l.Records(SizeHint{})
 	require.NoError(t, err)
 	got := paths(recs)
 	rel := strings.TrimPrefix(root, "/")
@@ -202,7 +202,7 @@ func TestListingFetch(t *testing.T) {
 	s := sshd.Start(t, sshd.Options{})
 	root := buildListTree(t)
 	l := startList(t, dial(t, s), []string{root}, nil)
-	recs, _, err := l.Records()
+	recs, _, err := l.Records(SizeHint{})
 	require.NoError(t, err)
 	var names []string
 	for _, r := range recs {
@@ -240,12 +240,12 @@ func TestListingMissingRoot(t *testing.T) {
 	s := sshd.Start(t, sshd.Options{})
 	missing := filepath.Join(t.TempDir(), "nope")
 	l := startList(t, dial(t, s), []string{missing}, nil)
-	_, _, err := l.Records()
+	_, _, err := l.Records(SizeHint{})
 	require.ErrorContains(t, err, "configured path "+missing+" does not exist")
 	require.ErrorContains(t, err, "No such file or directory")
 
 	l = startList(t, dial(t, s), []string{filepath.Join(missing, "below")}, nil)
-	_, _, err = l.Records()
+	_, _, err = l.Records(SizeHint{})
 	require.ErrorContains(t, err, "stat "+missing+" (parent of a configured path): not found")
 }
 
@@ -281,7 +281,7 @@ func TestListingBSDTar(t *testing.T) {
 	root := buildListTree(t)
 	l := startList(t, dial(t, s), []string{root}, []string{"*.log"})
 	require.Equal(t, BSD, l.TarFlavour().Flavour)
-	recs, _, err := l.Records()
+	recs, _, err := l.Records(SizeHint{})
 	require.NoError(t, err)
 	rel := strings.TrimPrefix(root, "/")
 	names := []string{rel + "/h1", rel + "/h2", rel + "/new\nline", rel + "/-lead", rel + "/" + `back\slash`}
