@@ -75,6 +75,10 @@ type ClaimedJob struct {
 	// full the chain would otherwise have continued, the reason.
 	Incremental *IncrementalPlan `json:"incremental,omitempty"`
 	FullReason  string           `json:"full_reason,omitempty"`
+	// Storage is the storage target the job's snapshot lives in (or, for a
+	// backup, goes to); nil means the agent's own disk (local_fs). Only
+	// agents advertising CapabilityStorageS3 claim such jobs.
+	Storage *StorageLease `json:"storage,omitempty"`
 }
 
 // LeaseRef identifies the lease an agent holds on a job.
@@ -112,6 +116,10 @@ type SecretPayload struct {
 	// source's db_credential_id. Each is released with the job's own.
 	SSH *SecretPayload `json:"ssh,omitempty"`
 	DB  *SecretPayload `json:"db,omitempty"`
+	// Storage is the access key of the job's storage target
+	// (ClaimedJob.Storage), kind s3_access_key. When the job has a storage
+	// target but its source no credential, the outer payload is empty.
+	Storage *SecretPayload `json:"storage,omitempty"`
 }
 
 // HostKeyReport records the host key fingerprint seen on first connection.
@@ -154,4 +162,8 @@ type SnapshotReport struct {
 	ConfigHash string `json:"config_hash,omitempty"`
 	// FullReason says why a planned incremental became a full.
 	FullReason string `json:"full_reason,omitempty"`
+	// StorageTargetID names the storage target the snapshot was uploaded
+	// to (the claim's Storage.TargetID); empty means local_fs, and then
+	// LocalPath is the snapshot directory, else its key prefix.
+	StorageTargetID string `json:"storage_target_id,omitempty"`
 }

@@ -66,3 +66,16 @@ type UpdateTenantRequest struct {
 	// that name none; "" clears it (back to local_fs).
 	DefaultStorageID *string `json:"default_storage_id,omitempty"`
 }
+
+// StorageLease is the storage target a claimed job reads or writes: the
+// snapshot's (restore, verify, delete) or the source's effective one
+// (backup). Its credential is released with the job's (SecretPayload.Storage).
+type StorageLease struct {
+	TargetID  string      `json:"target_id"`
+	Type      StorageType `json:"type"`
+	Endpoint  string      `json:"endpoint"`
+	Bucket    string      `json:"bucket"`
+	Region    string      `json:"region,omitempty"`
+	Prefix    string      `json:"prefix,omitempty"`
+	PathStyle bool        `json:"path_style"`
+}

@@ -164,7 +164,7 @@ func resolveDirs(dirs []string) ([]string, error) {
 // capabilities tell the hub what this agent can run: "backup:<source
 // type>" for every source type in the connector registry, and job types.
 func capabilities() []string {
-	return []string{"backup:ssh", "backup:sftp", "backup:local", "backup:ftp", "backup:mysql", "backup:postgres", "backup:wordpress", "delete_snapshot", "restore", "restore:database", "test_connection", "verify", sdk.CapabilityIncremental}
+	return []string{"backup:ssh", "backup:sftp", "backup:local", "backup:ftp", "backup:mysql", "backup:postgres", "backup:wordpress", "delete_snapshot", "restore", "restore:database", "test_connection", "verify", sdk.CapabilityIncremental, sdk.CapabilityStorageS3}
 }
 
 // Run enrolls (first start), then serves jobs until ctx ends. On ctx end it

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"filippo.io/age"
-	"filippo.io/age/armor"
 
 	"github.com/xvault/xvault/agentd/internal/connector"
 	"github.com/xvault/xvault/agentd/internal/egress"
@@ -32,7 +31,7 @@ func (a *Agent) backup(ctx context.Context, l *lease) (*sdk.SnapshotReport, erro
 	if err != nil {
 		return nil, fmt.Errorf("tenant recipient from hub: %w", err)
 	}
-	secret, err := a.fetchSecret(ctx, j)
+	secret, err := a.fetchSecret(ctx, l)
 	if err != nil {
 		return nil, err
 	}
@@ -50,9 +49,9 @@ func (a *Agent) backup(ctx context.Context, l *lease) (*sdk.SnapshotReport, erro
 		return nil, err
 	}
 	started := time.Now().UTC()
-	p, err := a.store.Begin(snapshotIDs(j))
+	p, err := a.beginSnapshot(ctx, l)
 	if err != nil {
-		return nil, fmt.Errorf("prepare snapshot dir: %w", err)
+		return nil, err
 	}
 	w, err := archive.NewWriter(&countingWriter{w: p, n: &l.bytesWritten}, recipient, opts)
 	if err != nil {
@@ -99,7 +98,7 @@ func (a *Agent) backup(ctx context.Context, l *lease) (*sdk.SnapshotReport, erro
 		}
 	}
 	meta := archive.Meta{TenantID: j.TenantID, SourceID: j.SourceID, SnapshotID: j.SnapshotID, JobID: j.ID, AgentID: a.st.AgentID, CreatedAt: finished}
-	dir, err := p.Commit(manifest, meta)
+	dir, err := p.Commit(ctx, manifest, meta)
 	if err != nil {
 		p.Abort()
 		return nil, fmt.Errorf("commit snapshot: %w", err)
@@ -109,8 +108,11 @@ func (a *Agent) backup(ctx context.Context, l *lease) (*sdk.SnapshotReport, erro
 		SizeBytes: res.StoredBytes, PlainBytes: res.PlainBytes, FileCount: l.filesDone.Load(), SHA256: res.SHA256,
 		LocalPath: dir, Manifest: mj, StartedAt: started, FinishedAt: finished,
 	}
+	if j.Storage != nil {
+		report.StorageTargetID = j.Storage.TargetID
+	}
 	if incr != nil {
-		a.cacheIndex(l, dir)
+		a.cacheIndex(l, p)
 		incr.report(report)
 	}
 	return report, nil
@@ -169,37 +171,16 @@ func (a *Agent) connectorEnv(ctx context.Context, l *lease) (connector.Env, func
 	return env, func() { _ = os.RemoveAll(dir) }, nil
 }
 
-// fetchSecret gets the job's credential, released for this lease only and
-// encrypted to this agent's key. It is kept in memory only.
-func (a *Agent) fetchSecret(ctx context.Context, j *sdk.ClaimedJob) (*sdk.SecretPayload, error) {
-	if !j.HasCredential {
-		return nil, nil
-	}
-	rel, err := a.hub.Credentials(ctx, j.ID, sdk.LeaseRef{LeaseEpoch: j.LeaseEpoch})
-	if err != nil {
-		return nil, fmt.Errorf("fetch source credential: %w", err)
-	}
-	r, err := age.Decrypt(armor.NewReader(strings.NewReader(rel.Ciphertext)), a.st.identity)
-	if err != nil {
-		return nil, fmt.Errorf("decrypt source credential (was this agent re-enrolled?): %w", err)
-	}
-	var s sdk.SecretPayload
-	if err := json.NewDecoder(r).Decode(&s); err != nil {
-		return nil, fmt.Errorf("decode source credential: %w", err)
-	}
-	return &s, nil
-}
-
-func (a *Agent) deleteSnapshot(l *lease) error {
-	if err := a.store.Delete(snapshotIDs(l.job)); err != nil {
+func (a *Agent) deleteSnapshot(ctx context.Context, l *lease) error {
+	if err := a.deleteStored(ctx, l, snapshotIDs(l.job)); err != nil {
 		return fmt.Errorf("delete snapshot %s: %w", l.job.SnapshotID, err)
 	}
 	return nil
 }
 
 // removeSnapshot deletes a committed snapshot the hub did not accept.
-func (a *Agent) removeSnapshot(l *lease) {
-	if err := a.store.Delete(snapshotIDs(l.job)); err != nil {
+func (a *Agent) removeSnapshot(ctx context.Context, l *lease) {
+	if err := a.deleteStored(ctx, l, snapshotIDs(l.job)); err != nil {
 		l.log.Error("remove unreported snapshot", "err", err)
 	}
 }

@@ -42,7 +42,7 @@ func (a *Agent) restoreDatabases(ctx context.Context, l *lease, p *sdk.RestorePa
 	if err != nil {
 		return err
 	}
-	secret, err := a.fetchSecret(ctx, j)
+	secret, err := a.fetchSecret(ctx, l)
 	if err != nil {
 		return err
 	}

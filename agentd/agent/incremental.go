@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/xvault/xvault/agentd/internal/connector"
@@ -34,7 +33,7 @@ func (a *Agent) pullIncremental(ctx context.Context, l *lease, ip connector.Incr
 	b := &incrementalBackup{configHash: ip.ConfigHash(), req: connector.IncrementalRequest{SnapshotID: j.SnapshotID, FullSnapshotID: j.SnapshotID}}
 	b.fullReason = j.FullReason
 	if plan := j.Incremental; plan != nil {
-		idx, reason := a.parentIndex(j, plan, b.configHash)
+		idx, reason := a.parentIndex(ctx, l, plan, b.configHash)
 		if reason == "" {
 			b.req.Parent = idx
 			b.req.FullSnapshotID = plan.FullSnapshotID
@@ -62,7 +61,8 @@ func (a *Agent) pullIncremental(ctx context.Context, l *lease, ip connector.Incr
 // parentIndex reads the index of the planned parent: from the agent's cache,
 // else from the copy stored beside the parent's artifact. A reason is
 // returned when the chain cannot continue.
-func (a *Agent) parentIndex(j *sdk.ClaimedJob, plan *sdk.IncrementalPlan, configHash string) (*incremental.Index, string) {
+func (a *Agent) parentIndex(ctx context.Context, l *lease, plan *sdk.IncrementalPlan, configHash string) (*incremental.Index, string) {
+	j := l.job
 	if plan.ParentConfigHash != configHash {
 		return nil, fmt.Sprintf("the source's paths or excludes changed since snapshot %s", plan.ParentSnapshotID)
 	}
@@ -72,13 +72,7 @@ func (a *Agent) parentIndex(j *sdk.ClaimedJob, plan *sdk.IncrementalPlan, config
 		return idx, ""
 	}
 	stored := storage.SnapshotIDs{TenantID: j.TenantID, SourceID: j.SourceID, SnapshotID: plan.ParentSnapshotID}
-	idx, err := a.readIndex(func() (io.ReadCloser, error) {
-		dir, err := a.store.Dir(stored)
-		if err != nil {
-			return nil, err
-		}
-		return os.Open(filepath.Join(dir, archive.IndexName))
-	}, ids)
+	idx, err := a.readIndex(func() (io.ReadCloser, error) { return a.openStoredIndex(ctx, l, stored) }, ids)
 	if err == nil {
 		return idx, ""
 	}
@@ -102,7 +96,7 @@ func (a *Agent) readIndex(open func() (io.ReadCloser, error), ids incremental.ID
 
 // storeIndex fills the new index's header and writes it beside the artifact
 // (before Commit) and into the cache.
-func (a *Agent) storeIndex(j *sdk.ClaimedJob, b *incrementalBackup, p *storage.Pending, m *archive.Manifest) error {
+func (a *Agent) storeIndex(j *sdk.ClaimedJob, b *incrementalBackup, p pendingSnapshot, m *archive.Manifest) error {
 	idx := b.res.Index
 	h := &idx.Header
 	h.TenantID, h.SourceID, h.SnapshotID = j.TenantID, j.SourceID, j.SnapshotID
@@ -122,14 +116,14 @@ func (a *Agent) storeIndex(j *sdk.ClaimedJob, b *incrementalBackup, p *storage.P
 	return nil
 }
 
-// cacheIndex copies the committed snapshot's index (in dir) into the cache
+// cacheIndex copies the committed snapshot's index (p's) into the cache
 // for the next backup and drops the source's older ones. A failure only
 // costs a read of the stored copy next time.
-func (a *Agent) cacheIndex(l *lease, dir string) {
+func (a *Agent) cacheIndex(l *lease, p pendingSnapshot) {
 	j := l.job
 	ids := incremental.IDs{TenantID: j.TenantID, SourceID: j.SourceID, SnapshotID: j.SnapshotID}
 	err := a.indexCache.Write(ids, func(w io.Writer) error {
-		f, err := os.Open(filepath.Join(dir, archive.IndexName))
+		f, err := p.OpenIndex()
 		if err != nil {
 			return err
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/xvault/xvault/agentd/internal/connector"
 	"github.com/xvault/xvault/agentd/internal/egress"
+	"github.com/xvault/xvault/agentd/internal/objstore"
 	"github.com/xvault/xvault/sdk"
 )
 
@@ -35,6 +36,9 @@ type lease struct {
 	mu       sync.Mutex
 	warnings []string
 	expires  time.Time
+
+	secrets *sdk.SecretPayload // the lease's credential release, once fetched
+	obj     *objstore.Store    // the job's storage target, once opened (nil: local_fs)
 
 	restoreReport *sdk.RestoreReport // a restore job's published result (a database restore's, also when it failed)
 	testReport    *sdk.TestReport    // a test_connection job's findings
@@ -154,7 +158,7 @@ func (a *Agent) runJob(ctx context.Context, j *sdk.ClaimedJob) {
 	case sdk.JobBackup:
 		report, err = a.backup(jobCtx, l)
 	case sdk.JobDeleteSnapshot:
-		err = a.deleteSnapshot(l)
+		err = a.deleteSnapshot(jobCtx, l)
 	case sdk.JobRestore:
 		err = a.restore(jobCtx, l)
 	case sdk.JobTestConnection:
@@ -198,7 +202,7 @@ func (a *Agent) finish(ctx context.Context, l *lease, report *sdk.SnapshotReport
 	if cerr := a.complete(ctx, l, req); cerr != nil {
 		log.Error("could not report job end; removing its output", "err", cerr)
 		if report != nil {
-			a.removeSnapshot(l)
+			a.removeSnapshot(context.WithoutCancel(ctx), l)
 		}
 		a.removeRestore(l)
 		return

@@ -18,6 +18,7 @@ import (
 	"github.com/xvault/xvault/agentd/internal/connector"
 	"github.com/xvault/xvault/agentd/internal/download"
 	"github.com/xvault/xvault/agentd/internal/restore"
+	"github.com/xvault/xvault/agentd/internal/storage"
 	"github.com/xvault/xvault/sdk"
 	"github.com/xvault/xvault/sdk/archive"
 )
@@ -88,9 +89,8 @@ func restorePayload(j *sdk.ClaimedJob) (*sdk.RestorePayload, error) {
 }
 
 // openArtifact opens the committed artifact of snapshot id of the job's source.
-func (a *Agent) openArtifact(j *sdk.ClaimedJob, id string) (*os.File, error) {
-	ids := snapshotIDs(j)
-	ids.SnapshotID = id
+func (a *Agent) openArtifact(ids storage.SnapshotIDs) (*os.File, error) {
+	id := ids.SnapshotID
 	path, err := a.store.ArtifactPath(ids)
 	if err != nil {
 		return nil, fmt.Errorf("locate snapshot %s: %w: %w", id, err, connector.ErrPermanent)
@@ -127,7 +127,9 @@ func (a *Agent) openSource(ctx context.Context, l *lease, sha string, chain []sd
 	paths []string) (source, error) {
 	j := l.job
 	open := func(snapshot string) (io.ReadCloser, error) {
-		f, err := a.openArtifact(j, snapshot)
+		ids := snapshotIDs(j)
+		ids.SnapshotID = snapshot
+		f, err := a.openStoredArtifact(ctx, l, ids)
 		if err != nil {
 			return nil, err
 		}

@@ -8,12 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 
 	"filippo.io/age"
 
-	"github.com/xvault/xvault/agentd/internal/connector"
 	"github.com/xvault/xvault/agentd/internal/storage"
 	"github.com/xvault/xvault/sdk/archive"
 )
@@ -32,7 +29,7 @@ const maxDescriptorBytes = 4 << 20
 // (sha256, age, zstd, tar): whatever consumes an entry, a damaged artifact
 // is told apart from a consumer's failure.
 type snapshotWalk struct {
-	f    *os.File
+	f    io.ReadCloser
 	rd   *archive.Reader
 	err  error               // first error of the artifact; sticky
 	desc *archive.Descriptor // nil for snapshots made before the layout had one
@@ -44,16 +41,11 @@ type snapshotWalk struct {
 // to its first entry; an xvault.json there becomes desc.
 func (a *Agent) openSnapshotWalk(ctx context.Context, l *lease, ids storage.SnapshotIDs, sha string,
 	id age.Identity) (*snapshotWalk, error) {
-	path, err := a.store.ArtifactPath(ids)
-	if err != nil {
-		return nil, fmt.Errorf("locate snapshot %s: %w: %w", ids.SnapshotID, err, connector.ErrPermanent)
-	}
-	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w: snapshot %s is not on this agent (%s): %w", errArtifactMissing, ids.SnapshotID, path,
-			connector.ErrPermanent)
+	f, err := a.openStoredArtifact(ctx, l, ids)
+	if errors.Is(err, errArtifactMissing) {
+		return nil, fmt.Errorf("%w: %w", errArtifactMissing, err)
 	} else if err != nil {
-		return nil, fmt.Errorf("open artifact of snapshot %s: %w", ids.SnapshotID, err)
+		return nil, err
 	}
 	w := &snapshotWalk{f: f, ctx: ctx}
 	in := &countingReader{r: &ctxReader{ctx: ctx, r: f}, n: &l.bytesRead}

@@ -13,7 +13,7 @@ import (
 // A source the connector cannot reach is a report with a failed check, not
 // a failed job: the job fails only when the test itself could not run.
 func (a *Agent) testConnection(ctx context.Context, l *lease) error {
-	secret, err := a.fetchSecret(ctx, l.job)
+	secret, err := a.fetchSecret(ctx, l)
 	if err != nil {
 		return err
 	}

@@ -19,7 +19,9 @@ import (
 // stock age | zstd | tar --listed-incremental over the chain's artifacts;
 // retention keeps every kept snapshot's chain.
 func TestIncrementalEndToEnd(t *testing.T) {
-	e := newRestoreEnv(t)
+	// Files changed within 2 s of a listing are read again next time (the
+	// racy rule, on ctime too over exec): let the new tree settle first.
+	e := newRestoreEnvAfter(t, func() { time.Sleep(2100 * time.Millisecond) })
 	require.Equal(t, sdk.SnapshotFull, e.snap.Kind)
 	require.Equal(t, 1, e.snap.ChainLength)
 

@@ -29,9 +29,19 @@ type restoreEnv struct {
 
 func newRestoreEnv(t *testing.T) *restoreEnv {
 	t.Helper()
+	return newRestoreEnvAfter(t, nil)
+}
+
+// newRestoreEnvAfter runs settle (if set) between making the tree and
+// backing it up.
+func newRestoreEnvAfter(t *testing.T, settle func()) *restoreEnv {
+	t.Helper()
 	srv := sshd.Start(t, sshd.Options{})
 	root := filepath.Join(t.TempDir(), "www")
 	makeTree(t, root, 200, 3<<20)
+	if settle != nil {
+		settle()
+	}
 	h := startHub(t, "--no-agent")
 	addr := freeAddr(t)
 	ag := startAgent(t, h, h.enrollToken(t, 1), "--download-listen", addr)

@@ -95,11 +95,12 @@ func (s *Server) releaseCredentials(ctx context.Context, c *call) (int, any, err
 
 // jobCreds are the credentials a job's source names: its own, the one of
 // its "ssh" block (mysql, postgres), the database one of a wordpress source.
-type jobCreds struct{ main, ssh, db *store.Credential }
+// With a storage target (ClaimedJob.Storage), also its access key.
+type jobCreds struct{ main, ssh, db, storage *store.Credential }
 
 func (j jobCreds) all() []*store.Credential {
 	var out []*store.Credential
-	for _, c := range []*store.Credential{j.main, j.ssh, j.db} {
+	for _, c := range []*store.Credential{j.main, j.ssh, j.db, j.storage} {
 		if c != nil {
 			out = append(out, c)
 		}
@@ -134,7 +135,13 @@ func (s *Server) jobCredentials(ctx context.Context, tx bun.IDB, job *store.Job)
 	if err != nil {
 		return out, wrapf(notFoundAs(err, "source"), "load source of job %s", job.ID)
 	}
+	if out.storage, err = s.storageCredential(ctx, tx, job); err != nil {
+		return out, err
+	}
 	if src.CredentialID == nil {
+		if out.storage != nil {
+			return out, nil
+		}
 		return out, sdk.Errorf(sdk.CodeNotFound, "source %s has no credential", src.ID)
 	}
 	load := func(id string) (*store.Credential, error) {
@@ -173,9 +180,17 @@ func (s *Server) openCredentials(creds jobCreds) ([]byte, error) {
 		}
 		return &p, nil
 	}
-	payload, err := open(creds.main)
-	if err != nil {
-		return nil, err
+	payload := &sdk.SecretPayload{}
+	var err error
+	if creds.main != nil {
+		if payload, err = open(creds.main); err != nil {
+			return nil, err
+		}
+	}
+	if creds.storage != nil {
+		if payload.Storage, err = open(creds.storage); err != nil {
+			return nil, err
+		}
 	}
 	if creds.ssh != nil {
 		if payload.SSH, err = open(creds.ssh); err != nil {
@@ -315,4 +330,15 @@ func (s *Server) fillRecipient(ctx context.Context, tx bun.IDB, p *store.Complet
 	}
 	p.Snapshot.Recipient = key.PublicKey
 	return nil
+}
+
+// storageCredential is the credential of the job's storage target
+// (store.JobStorage); nil for local_fs.
+func (s *Server) storageCredential(ctx context.Context, tx bun.IDB, job *store.Job) (*store.Credential, error) {
+	t, err := store.JobStorage(ctx, tx, job)
+	if err != nil || t == nil {
+		return nil, wrapf(err, "load storage target of job %s", job.ID)
+	}
+	cred, err := store.StorageCredential(ctx, tx, t)
+	return cred, wrapf(notFoundAs(err, "credential"), "load credential of storage target %s", t.ID)
 }

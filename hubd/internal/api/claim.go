@@ -56,7 +56,12 @@ func (s *Server) tryClaim(ctx context.Context, agentID string, types []string, d
 		if draining, err := store.AgentDraining(ctx, tx, agentID); err != nil || draining {
 			return err
 		}
-		row, err = store.ClaimJob(ctx, tx, store.ClaimParams{AgentID: agentID, Types: types, Now: s.now(), Lease: s.cfg.Lease})
+		agent, err := store.GetAgent(ctx, tx, agentID)
+		if err != nil {
+			return err
+		}
+		row, err = store.ClaimJob(ctx, tx, store.ClaimParams{AgentID: agentID, Types: types, Now: s.now(), Lease: s.cfg.Lease,
+			NoObjectStorage: !store.HasCapability(agent.Capabilities, sdk.CapabilityStorageS3)})
 		if err != nil || row == nil || row.Type != store.JobTypeBackup {
 			return err
 		}
@@ -113,6 +118,9 @@ func (s *Server) claimedJob(ctx context.Context, j *store.Job) (*sdk.ClaimedJob,
 		return nil, wrapf(err, "claimed job %s: load tenant key", j.ID)
 	}
 	out.TenantRecipient = key.PublicKey
+	if out.Storage, err = s.storageLease(ctx, j); err != nil {
+		return nil, err
+	}
 	switch j.Type {
 	case store.JobTypeBackup:
 		plan := store.DecodeBackupPlan(j.BackupPlan)
@@ -151,3 +159,14 @@ func pinnedHostKey(src *store.Source) string {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// storageLease is the storage target the job works on (store.JobStorage),
+// minus its credential; nil for local_fs.
+func (s *Server) storageLease(ctx context.Context, j *store.Job) (*sdk.StorageLease, error) {
+	t, err := store.JobStorage(ctx, s.db, j)
+	if err != nil || t == nil {
+		return nil, wrapf(err, "claimed job %s: load storage target", j.ID)
+	}
+	return &sdk.StorageLease{TargetID: t.ID, Type: sdk.StorageType(t.Type), Endpoint: t.Endpoint, Bucket: t.Bucket,
+		Region: t.Region, Prefix: t.Prefix, PathStyle: t.PathStyle}, nil
+}

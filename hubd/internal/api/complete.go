@@ -92,6 +92,13 @@ func snapshotIn(f validate.Fields, r *sdk.SnapshotReport) *store.Snapshot {
 		FileCount: r.FileCount, SHA256: r.SHA256, ManifestJSON: rawOrNil(r.Manifest),
 		StorageBackend: sdk.StorageLocalFS, LocalPath: r.LocalPath}
 	chainIn(f, r, s)
+	if r.StorageTargetID != "" {
+		if len(r.StorageTargetID) > 100 || strings.ContainsRune(r.StorageTargetID, 0) {
+			f.Add("snapshot.storage_target_id", "must be a storage target id (at most 100 characters)")
+		}
+		// The store checks the tenant may use the target (checkSnapshotStorage).
+		s.StorageBackend, s.StorageTargetID = sdk.StorageBackendS3, &r.StorageTargetID
+	}
 	if !r.StartedAt.IsZero() {
 		started := r.StartedAt.UTC()
 		s.StartedAt = &started

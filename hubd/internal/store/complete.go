@@ -163,6 +163,11 @@ func checkBackupReport(ctx context.Context, db bun.IDB, j *Job, p *CompleteParam
 	if err != nil {
 		return err
 	}
+	if problem == "" {
+		if problem, err = checkSnapshotStorage(ctx, db, j, p.Snapshot); err != nil {
+			return err
+		}
+	}
 	if problem != "" {
 		p.Status, p.ErrorMessage, p.Permanent, p.Snapshot = JobFailed, problem, true, nil
 		return nil

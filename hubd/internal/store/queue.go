@@ -44,6 +44,9 @@ type ClaimParams struct {
 	Types   []string // empty = any type
 	Now     time.Time
 	Lease   time.Duration // 0 = DefaultLease
+	// NoObjectStorage: the agent cannot reach s3 storage targets, so jobs
+	// that need one are not claimable by it (excludeObjectStorage).
+	NoObjectStorage bool
 }
 
 // ClaimJob atomically takes the oldest runnable job (status queued,
@@ -64,6 +67,9 @@ func ClaimJob(ctx context.Context, db bun.IDB, p ClaimParams) (*Job, error) {
 		Limit(1)
 	if len(p.Types) > 0 {
 		sub = sub.Where("type IN (?)", bun.In(p.Types))
+	}
+	if p.NoObjectStorage {
+		sub = excludeObjectStorage(sub)
 	}
 	if isPostgres(db) {
 		sub = sub.For("UPDATE SKIP LOCKED")

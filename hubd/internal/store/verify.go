@@ -35,7 +35,7 @@ func EnqueueVerify(ctx context.Context, db bun.IDB, snap *Snapshot, now time.Tim
 	}
 	job = &Job{ID: NewID(), TenantID: snap.TenantID, SourceID: &snap.SourceID, SnapshotID: &snap.ID,
 		Type: JobTypeVerify, MaxAttempts: verifyMaxAttempts, RunAfter: now, CreatedAt: now}
-	if snap.AgentID != "" {
+	if snap.StorageBackend == "local_fs" && snap.AgentID != "" { // an s3 snapshot: any capable agent
 		job.TargetAgentID = &snap.AgentID
 	}
 	if err := EnqueueJob(ctx, db, job); err != nil {
