@@ -14,6 +14,7 @@ import (
 	"filippo.io/age/armor"
 
 	"github.com/xvault/xvault/agentd/internal/connector"
+	"github.com/xvault/xvault/agentd/internal/egress"
 	"github.com/xvault/xvault/agentd/internal/objstore"
 	"github.com/xvault/xvault/agentd/internal/storage"
 	"github.com/xvault/xvault/sdk"
@@ -79,7 +80,8 @@ func (a *Agent) jobStore(ctx context.Context, l *lease) (*objstore.Store, error)
 	}
 	s, err := objstore.New(objstore.Config{Endpoint: st.Endpoint, Bucket: st.Bucket, Region: st.Region,
 		Prefix: st.Prefix, PathStyle: st.PathStyle, AccessKeyID: key.AccessKeyID, SecretAccessKey: key.SecretAccessKey},
-		objstore.Tuning{})
+		objstore.Tuning{DialContext: egress.Dialer{Policy: egress.Policy{AllowLoopback: a.cfg.AllowLoopback,
+			AllowPrivate: a.cfg.AllowPrivate}}.DialContext})
 	if err != nil {
 		return nil, s3Failure(fmt.Errorf("storage target %s: %w", st.TargetID, err))
 	}

@@ -21,6 +21,7 @@ package objstore
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 
 	"github.com/minio/minio-go/v7"
@@ -43,6 +44,10 @@ type Tuning struct {
 	// Transport replaces minio-go's default transport (TLS 1.2+, system
 	// roots, verified), e.g. to dial through an egress-checking dialer.
 	Transport http.RoundTripper
+	// DialContext, when set (and Transport is not), opens the client's
+	// connections: the agent passes its egress-checked dialer, so a storage
+	// target cannot point the agent at an address it may not reach.
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 const (
@@ -100,13 +105,22 @@ func New(cfg Config, tune Tuning) (*Store, error) {
 	if secure {
 		scheme = "https"
 	}
+	transport := t.Transport
+	if transport == nil && t.DialContext != nil {
+		tr, err := minio.DefaultTransport(secure)
+		if err != nil {
+			return nil, fmt.Errorf("%w: s3 transport: %v", ErrInvalidConfig, err)
+		}
+		tr.DialContext = t.DialContext
+		transport = tr
+	}
 	core, err := minio.NewCore(hostport, &minio.Options{
 		Creds:        credentials.NewStaticV4(cfg.AccessKeyID, cfg.SecretAccessKey, ""),
 		Secure:       secure,
 		Region:       cfg.Region,
 		BucketLookup: lookup,
 		MaxRetries:   t.MaxRetries,
-		Transport:    t.Transport,
+		Transport:    transport,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: s3 client for %s://%s: %v", ErrInvalidConfig, scheme, hostport,

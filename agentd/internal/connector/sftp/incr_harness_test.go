@@ -41,7 +41,7 @@ type chain struct {
 
 type link struct {
 	id, path, sha string
-	position     int
+	position      int
 }
 
 func newChain(t *testing.T, transfer string, opts ...sshd.Options) *chain {
@@ -277,7 +277,7 @@ func (s *artifactSink) end() error {
 func (s *artifactSink) PutObject(string, int64, time.Time, io.Reader) error {
 	return errors.New("unexpected object")
 }
-func (s *artifactSink) Note(string, any)           {}
+func (s *artifactSink) Note(string, any)            {}
 func (s *artifactSink) Warn(path string, err error) { s.warns[path] = err }
 func (s *artifactSink) Progress(string)             {}
 
