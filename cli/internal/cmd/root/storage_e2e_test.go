@@ -11,8 +11,9 @@ import (
 
 // TestStorageAgainstRealHub drives `xv storage`, the s3_access_key
 // credential, `xv source … --storage` and `xv tenant update
-// --default-storage` against a real hubd (no agent writes to S3 yet, so a
-// backup to a target is refused, not sent to an agent's disk).
+// --default-storage` against a real hubd with no agent: a backup to an S3
+// target is refused while no enrolled agent supports storage:s3, never sent
+// to an agent's disk.
 func TestStorageAgainstRealHub(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and starts hubd; skipped with -short")
