@@ -34,6 +34,8 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/xvault/xvault/internal/testutil/syncbuf"
 )
 
 const (
@@ -69,7 +71,7 @@ type Server struct {
 	mu     sync.Mutex
 	cmd    *exec.Cmd
 	exited chan struct{}
-	log    *syncBuffer
+	log    *syncbuf.Buffer
 }
 
 // Addr returns "host:port".
@@ -241,7 +243,7 @@ func (s *Server) startOnFreePort() error {
 // root credential goes through the environment (ROOT_ACCESS_KEY_ID,
 // ROOT_SECRET_ACCESS_KEY), not argv, so ps does not show it.
 func (s *Server) start() error {
-	s.log = &syncBuffer{}
+	s.log = &syncbuf.Buffer{}
 	cmd := exec.Command(s.bin, "--port", s.Addr(), "--region", s.Region,
 		"--health", healthPath, "--quiet", "posix", s.Dir)
 	cmd.Env = []string{

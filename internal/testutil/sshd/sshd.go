@@ -9,7 +9,6 @@
 package sshd
 
 import (
-	"bytes"
 	"fmt"
 	"net"
 	"os"
@@ -23,6 +22,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/xvault/xvault/internal/testutil/syncbuf"
 )
 
 // Binary is the sshd the harness runs. OpenSSH requires an absolute path.
@@ -61,7 +62,7 @@ type Server struct {
 	mu     sync.Mutex
 	cmd    *exec.Cmd
 	exited chan struct{}
-	log    *syncBuffer
+	log    *syncbuf.Buffer
 }
 
 // Addr returns "host:port".
@@ -175,7 +176,7 @@ func (s *Server) start() error {
 	if err := os.WriteFile(cfgPath, []byte(s.config()), 0o600); err != nil {
 		return fmt.Errorf("write config: %w", err)
 	}
-	s.log = &syncBuffer{}
+	s.log = &syncbuf.Buffer{}
 	cmd := exec.Command(Binary, "-D", "-e", "-f", cfgPath)
 	cmd.Stdout, cmd.Stderr = s.log, s.log
 	// A test binary killed by a timeout never runs its cleanups: take sshd down with it.
@@ -211,24 +212,4 @@ func waitListening(addr string, exited <-chan struct{}) error {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return fmt.Errorf("sshd not listening on %s after 10s", addr)
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	if b == nil {
-		return ""
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

@@ -17,7 +17,6 @@
 package vsftpd
 
 import (
-	"bytes"
 	"fmt"
 	"net"
 	"os"
@@ -29,6 +28,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/xvault/xvault/internal/testutil/syncbuf"
 )
 
 // Binary is the vsftpd the harness runs.
@@ -75,7 +76,7 @@ type Server struct {
 	mu     sync.Mutex
 	cmd    *exec.Cmd
 	exited chan struct{}
-	stderr *syncBuffer
+	stderr *syncbuf.Buffer
 }
 
 // TLS returns the server's TLS mode (Options.TLS).
@@ -292,7 +293,7 @@ func (s *Server) start() error {
 	if err := os.WriteFile(cfgPath, []byte(s.config()), 0o600); err != nil {
 		return fmt.Errorf("write config: %w", err)
 	}
-	s.stderr = &syncBuffer{}
+	s.stderr = &syncbuf.Buffer{}
 	cmd := exec.Command(Binary, cfgPath)
 	cmd.Stdout, cmd.Stderr = s.stderr, s.stderr
 	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"}
@@ -331,24 +332,4 @@ func waitListening(addr string, exited <-chan struct{}) error {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return fmt.Errorf("vsftpd not listening on %s after 10s", addr)
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	if b == nil {
-		return ""
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
