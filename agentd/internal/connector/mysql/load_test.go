@@ -133,15 +133,22 @@ func TestLoadReplace(t *testing.T) {
 	cut := bytes.Index(newDump, []byte("INSERT INTO `items`")) + 40
 	truncated := newDump[:cut]
 	broken := append(append([]byte{}, truncated...), "\n"+endLine...) // syntactically broken, trailer present
-	for name, dump := range map[string][]byte{"truncated": truncated, "broken": broken} {
-		_, err = l.Load(t.Context(), connector.LoadOptions{Database: target, Replace: true, Open: opener(dump)})
-		require.Error(t, err, name)
-		require.ErrorContains(t, err, "database "+target+" is unchanged", name)
-		t.Logf("%s: %v", name, err)
-		require.Equal(t, old, checksums(t, root, target), name)
-		require.Empty(t, tempDatabases(t, root, target), name)
+	// An ordered list, not a map: each case checks its own error.
+	for _, c := range []struct {
+		name, want string
+		dump       []byte
+	}{
+		{"truncated", `its last line is not the completion trailer "-- Dump completed"`, truncated},
+		{"broken", "failed (exit status 1): ERROR 1064 (42000) at line ", broken}, // the client's own message, not its echo of the statement
+	} {
+		_, err = l.Load(t.Context(), connector.LoadOptions{Database: target, Replace: true, Open: opener(c.dump)})
+		require.Error(t, err, c.name)
+		require.ErrorContains(t, err, "database "+target+" is unchanged", c.name)
+		require.ErrorContains(t, err, c.want, c.name)
+		t.Logf("%s: %v", c.name, err)
+		require.Equal(t, old, checksums(t, root, target), c.name)
+		require.Empty(t, tempDatabases(t, root, target), c.name)
 	}
-	require.ErrorContains(t, err, "failed (exit status 1): ERROR 1064 (42000) at line ") // the client's own message, not its echo of the statement
 
 	res, err := l.Load(t.Context(), connector.LoadOptions{Database: target, Replace: true, Open: opener(newDump)})
 	require.NoError(t, err)
