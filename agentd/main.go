@@ -38,6 +38,7 @@ func main() {
 			&cli.StringFlag{Name: "scratch-postgres", EnvVars: []string{"XV_SCRATCH_POSTGRES"}, Usage: "verify jobs load PostgreSQL dumps into throwaway databases here: postgres://USER@HOST:PORT/DB?sslmode=…"},
 			&cli.StringFlag{Name: "scratch-postgres-password-file", EnvVars: []string{"XV_SCRATCH_POSTGRES_PASSWORD_FILE"}, Usage: "file (mode 0600) holding the --scratch-postgres password"},
 			&cli.StringFlag{Name: "metrics-listen", EnvVars: []string{"XV_METRICS_LISTEN"}, Usage: "address serving Prometheus metrics (GET /metrics), e.g. 127.0.0.1:9101; empty (default): none"},
+			&cli.DurationFlag{Name: "s3-stale-upload-age", EnvVars: []string{"XV_S3_STALE_UPLOAD_AGE"}, Value: agent.DefaultS3StaleUploadAge, Usage: "a backup to S3 aborts unfinished multipart uploads below its source older than this; keep it longer than the longest backup"},
 			&cli.StringFlag{Name: "public-url", EnvVars: []string{"XV_PUBLIC_URL"}, Usage: "base URL of download links, as users reach this agent (default http://{download-listen})"},
 		},
 		Action: run,
@@ -88,5 +89,7 @@ func run(c *cli.Context) error {
 
 		ScratchMySQL:    scratchMySQL,
 		ScratchPostgres: scratchPostgres,
+
+		S3StaleUploadAge: c.Duration("s3-stale-upload-age"),
 	})
 }

@@ -79,6 +79,17 @@ type ClaimedJob struct {
 	// backup, goes to); nil means the agent's own disk (local_fs). Only
 	// agents advertising CapabilityStorageS3 claim such jobs.
 	Storage *StorageLease `json:"storage,omitempty"`
+	// CopyTo is where a copy job writes (its payload is a CopyPayload):
+	// a storage target, or nil for the claiming agent's own disk. Its
+	// credential is released as SecretPayload.CopyTo.
+	CopyTo *StorageLease `json:"copy_to,omitempty"`
+	// IndexRecipients (backups into a storage target): the age recipients
+	// of every agent that can reach object storage. The incremental index
+	// is encrypted to them too, so that any of them continues the chain.
+	IndexRecipients []string `json:"index_recipients,omitempty"`
+	// StorageTargetID is set on a test_connection job of a storage target
+	// (xv storage test): the agent checks Storage instead of a source.
+	StorageTargetID string `json:"storage_target_id,omitempty"`
 }
 
 // LeaseRef identifies the lease an agent holds on a job.
@@ -120,6 +131,9 @@ type SecretPayload struct {
 	// (ClaimedJob.Storage), kind s3_access_key. When the job has a storage
 	// target but its source no credential, the outer payload is empty.
 	Storage *SecretPayload `json:"storage,omitempty"`
+	// CopyTo is the access key of a copy job's destination target
+	// (ClaimedJob.CopyTo).
+	CopyTo *SecretPayload `json:"copy_to,omitempty"`
 }
 
 // HostKeyReport records the host key fingerprint seen on first connection.
@@ -141,6 +155,7 @@ type CompleteRequest struct {
 	Restore      *RestoreReport  `json:"restore,omitempty"`  // restore jobs that completed
 	Test         *TestReport     `json:"test,omitempty"`     // test_connection jobs that completed
 	Verify       *VerifyReport   `json:"verify,omitempty"`   // verify jobs that completed (with any verdict)
+	Copy         *CopyReport     `json:"copy,omitempty"`     // copy jobs that completed
 }
 
 // SnapshotReport is what a completed backup produced.

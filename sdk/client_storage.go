@@ -100,3 +100,29 @@ func (c *Client) DeletePlatformCredential(ctx context.Context, id string) error 
 		path: pathf("/api/v1/admin/credentials/%s", id)})
 	return err
 }
+
+// TestStorageTarget queues a test of a storage target (a test_connection
+// job run by an agent that can reach object storage); wait for it with
+// WaitJob and read Job.Test. A platform target is tested below the prefix
+// of the client's tenant, which must then be set.
+func (c *Client) TestStorageTarget(ctx context.Context, id string) (*Job, error) {
+	var out Job
+	_, err := c.do(ctx, call{op: "test storage target", method: http.MethodPost,
+		path: pathf("/api/v1/storage-targets/%s/test", id), body: struct{}{}, out: &out, tenant: true})
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// CopySnapshot queues a copy job that moves a snapshot's chain to another
+// storage (req.Move must be set); wait for it with WaitJob.
+func (c *Client) CopySnapshot(ctx context.Context, id string, req CopySnapshotRequest) (*Job, error) {
+	var out Job
+	_, err := c.do(ctx, call{op: "copy snapshot", method: http.MethodPost,
+		path: pathf("/api/v1/snapshots/%s/copy", id), body: req, out: &out, tenant: true})
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

@@ -103,6 +103,9 @@ const (
 	SlotQueued          = "queued"
 	SlotSkippedActive   = "skipped_active"
 	SlotSkippedDisabled = "skipped_disabled"
+	// SlotSkippedRefused: the hub refused to queue the backup (a storage
+	// target no agent can reach, say); Reason holds its answer.
+	SlotSkippedRefused = "skipped_refused"
 )
 
 // ListScheduleRuns lists a schedule's slots, newest first.

@@ -34,11 +34,29 @@ func (s RestoreStatus) Ended() bool {
 	return s == RestoreReady || s == RestoreFailed || s == RestoreExpired
 }
 
+// DownloadVia says where a restore's file is served from.
+type DownloadVia string
+
+const (
+	// DownloadViaBucket writes the file back to the bucket of the snapshot's
+	// S3 storage target; the link is a presigned GET URL (the default for a
+	// snapshot kept in S3).
+	DownloadViaBucket DownloadVia = "bucket"
+	// DownloadViaAgent serves the file from the agent's download server (the
+	// only way for a local_fs snapshot; for an S3 snapshot, when users cannot
+	// reach the bucket).
+	DownloadViaAgent DownloadVia = "agent"
+)
+
 // CreateRestoreRequest asks for a snapshot to be restored into a download.
 type CreateRestoreRequest struct {
 	Format    RestoreFormat `json:"format,omitempty"`     // default zip
 	ExpiresIn string        `json:"expires_in,omitempty"` // Go duration ("6h"); default and maximum: the setting download_expiration_hours
 	Paths     []string      `json:"paths,omitempty"`      // restore only these files/directories (entry names, leading "/" allowed)
+	// DownloadVia: bucket (default for a snapshot in an S3 target) or agent
+	// (default, and the only choice, for a local_fs snapshot). Not for
+	// database restores.
+	DownloadVia DownloadVia `json:"download_via,omitempty"`
 
 	// IntoSourceID restores the snapshot's databases into the server of this
 	// mysql or postgres source of the tenant (format "database", implied).
@@ -70,8 +88,9 @@ type DatabaseRestoreResult struct {
 }
 
 // Restore is one restore of a snapshot. DownloadURL is set while the
-// restore is ready and not expired; it holds the download token, so treat
-// it like a password.
+// restore is ready and not expired; it holds the download token (or, for
+// download_via bucket, it is a presigned URL of the bucket), so treat it
+// like a password.
 type Restore struct {
 	ID           string        `json:"id"`
 	TenantID     string        `json:"tenant_id"`
@@ -79,6 +98,7 @@ type Restore struct {
 	JobID        string        `json:"job_id,omitempty"`
 	Format       RestoreFormat `json:"format"`
 	Paths        []string      `json:"paths,omitempty"`
+	DownloadVia  DownloadVia   `json:"download_via,omitempty"` // downloads only
 	Status       RestoreStatus `json:"status"`
 	SizeBytes    int64         `json:"size_bytes"`
 	DownloadURL  string        `json:"download_url,omitempty"`
@@ -131,6 +151,10 @@ type RestorePayload struct {
 	TokenSHA256      string        `json:"token_sha256"`       // hex sha256 of the download token; the agent never sees the token
 	ExpiresInSeconds int64         `json:"expires_in_seconds"` // link lifetime from publication
 	MaxBytes         int64         `json:"max_bytes"`          // largest download allowed
+	// DownloadVia bucket: write the file to the job's storage target and
+	// report a presigned URL; agent (or empty, from an older hub): publish
+	// it on the agent's download server.
+	DownloadVia DownloadVia `json:"download_via,omitempty"`
 
 	// Format "database": what to load. The job's source is the target;
 	// SnapshotSourceID is the source the snapshot was taken of (where the
@@ -144,10 +168,13 @@ type RestorePayload struct {
 
 // RestoreReport is what a completed restore job published.
 type RestoreReport struct {
-	SizeBytes int64     `json:"size_bytes"`
-	FileName  string    `json:"file_name"`
-	URLBase   string    `json:"url_base"` // the agent's public URL; the link is URLBase + "/download/" + token
-	ExpiresAt time.Time `json:"expires_at"`
+	SizeBytes int64  `json:"size_bytes"`
+	FileName  string `json:"file_name"`
+	URLBase   string `json:"url_base"` // the agent's public URL; the link is URLBase + "/download/" + token; empty for download_via bucket
+	// DownloadURL is the full presigned GET URL of a download_via bucket
+	// restore (a bearer secret: the hub keeps it sealed).
+	DownloadURL string    `json:"download_url,omitempty"`
+	ExpiresAt   time.Time `json:"expires_at"` // when the link stops working (for bucket: the presigned URL's real expiry)
 	// Format "database": one result per database loaded (the other fields are zero).
 	Databases []DatabaseRestoreResult `json:"databases,omitempty"`
 }

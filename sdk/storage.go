@@ -79,3 +79,46 @@ type StorageLease struct {
 	Prefix    string      `json:"prefix,omitempty"`
 	PathStyle bool        `json:"path_style"`
 }
+
+// CopySnapshotRequest asks for a copy job (POST /api/v1/snapshots/{id}/copy,
+// `xv snapshot copy SNAP --to-storage TARGET --move`). The whole chain of
+// the snapshot moves: its full and every incremental of that full.
+type CopySnapshotRequest struct {
+	// ToStorageID is the destination: a storage target's id, or
+	// StorageLocal ("local_fs") for an agent's disk.
+	ToStorageID string `json:"to_storage_id"`
+	// Move: once every artifact is copied and its sha256 checked at the
+	// destination, the snapshots point there and the old copies are
+	// deleted. Required: a snapshot has one location.
+	Move bool `json:"move"`
+	// AgentID: for a copy to local_fs, the agent whose disk receives it
+	// (default: any agent that can reach the snapshot's bucket).
+	AgentID string `json:"agent_id,omitempty"`
+}
+
+// CopyLink is one artifact a copy job copies.
+type CopyLink struct {
+	SnapshotID string `json:"snapshot_id"`
+	SHA256     string `json:"sha256"`
+	SizeBytes  int64  `json:"size_bytes"`
+}
+
+// CopyPayload is the payload of a copy job: the chain's artifacts, its
+// full first.
+type CopyPayload struct {
+	Move  bool       `json:"move"`
+	Links []CopyLink `json:"links"`
+}
+
+// CopiedLink is one artifact as the agent wrote and read it back at the
+// destination: Location is its directory or key prefix there.
+type CopiedLink struct {
+	CopyLink
+	Location string `json:"location"`
+}
+
+// CopyReport is what a completed copy job reports (CompleteRequest.Copy),
+// the links in payload order.
+type CopyReport struct {
+	Links []CopiedLink `json:"links"`
+}

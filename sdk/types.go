@@ -82,6 +82,7 @@ const (
 	JobDeleteSnapshot JobType = "delete_snapshot"
 	JobTestConnection JobType = "test_connection"
 	JobVerify         JobType = "verify"
+	JobCopy           JobType = "copy"
 )
 
 // JobStatus: queued → running → (finalizing) → completed | failed | canceled.
@@ -349,12 +350,17 @@ type Job struct {
 	// Test is what a test_connection job found.
 	Test *TestReport `json:"test,omitempty"`
 	// Verify is what a completed verify job found.
-	Verify          *VerifyReport `json:"verify,omitempty"`
-	CancelRequested bool          `json:"cancel_requested"`
-	CreatedAt       time.Time     `json:"created_at"`
-	RunAfter        *time.Time    `json:"run_after,omitempty"`
-	StartedAt       *time.Time    `json:"started_at,omitempty"`
-	FinishedAt      *time.Time    `json:"finished_at,omitempty"`
+	Verify *VerifyReport `json:"verify,omitempty"`
+	// StorageTargetID: the target a storage test checks, or the one a
+	// copy job copies to (empty for a copy to an agent's disk).
+	StorageTargetID string `json:"storage_target_id,omitempty"`
+	// Copy is what a completed copy job copied.
+	Copy            *CopyReport `json:"copy,omitempty"`
+	CancelRequested bool        `json:"cancel_requested"`
+	CreatedAt       time.Time   `json:"created_at"`
+	RunAfter        *time.Time  `json:"run_after,omitempty"`
+	StartedAt       *time.Time  `json:"started_at,omitempty"`
+	FinishedAt      *time.Time  `json:"finished_at,omitempty"`
 }
 
 type CreateJobRequest struct {

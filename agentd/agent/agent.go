@@ -63,6 +63,10 @@ type Config struct {
 	// (--allow-local-root); none by default.
 	LocalRoots []string
 
+	// S3StaleUploadAge: a backup to S3 aborts the unfinished multipart
+	// uploads below its source's prefix older than this (0: 24 h).
+	S3StaleUploadAge time.Duration
+
 	// Scratch servers verify jobs load dumps into; nil: dumps are checked
 	// structurally only (docs/restore.md).
 	ScratchMySQL    *ScratchServer

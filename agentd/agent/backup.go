@@ -92,7 +92,7 @@ func (a *Agent) backup(ctx context.Context, l *lease) (*sdk.SnapshotReport, erro
 		manifest.TransferMode = *tm
 	}
 	if incr != nil {
-		if err := a.storeIndex(j, incr, p, &manifest); err != nil {
+		if err := a.storeIndex(l, incr, p, &manifest); err != nil {
 			p.Abort()
 			return nil, fmt.Errorf("store incremental index: %w", err)
 		}

@@ -8,6 +8,8 @@ import (
 	"os"
 	"time"
 
+	"filippo.io/age"
+
 	"github.com/xvault/xvault/agentd/internal/connector"
 	"github.com/xvault/xvault/agentd/internal/incremental"
 	"github.com/xvault/xvault/agentd/internal/storage"
@@ -96,7 +98,8 @@ func (a *Agent) readIndex(open func() (io.ReadCloser, error), ids incremental.ID
 
 // storeIndex fills the new index's header and writes it beside the artifact
 // (before Commit) and into the cache.
-func (a *Agent) storeIndex(j *sdk.ClaimedJob, b *incrementalBackup, p pendingSnapshot, m *archive.Manifest) error {
+func (a *Agent) storeIndex(l *lease, b *incrementalBackup, p pendingSnapshot, m *archive.Manifest) error {
+	j := l.job
 	idx := b.res.Index
 	h := &idx.Header
 	h.TenantID, h.SourceID, h.SnapshotID = j.TenantID, j.SourceID, j.SnapshotID
@@ -106,7 +109,18 @@ func (a *Agent) storeIndex(j *sdk.ClaimedJob, b *incrementalBackup, p pendingSna
 		h.ParentSnapshotID = b.req.Parent.Header.SnapshotID
 	}
 	h.CreatedAt = time.Now().UTC()
-	encode := func(w io.Writer) error { return incremental.Encode(w, a.st.identity.Recipient(), idx) }
+	own := a.st.identity.Recipient()
+	recipients := []age.Recipient{own}
+	for _, s := range j.IndexRecipients {
+		r, err := age.ParseX25519Recipient(s)
+		switch {
+		case err != nil:
+			l.warnText(fmt.Sprintf("incremental: index recipient %.20q… from the hub is not an age X25519 recipient; skipped", s))
+		case r.String() != own.String():
+			recipients = append(recipients, r)
+		}
+	}
+	encode := func(w io.Writer) error { return incremental.Encode(w, idx, recipients...) }
 	n, sum, err := p.WriteFile(archive.IndexName, encode)
 	if err != nil {
 		return err

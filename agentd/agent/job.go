@@ -39,10 +39,16 @@ type lease struct {
 
 	secrets *sdk.SecretPayload // the lease's credential release, once fetched
 	obj     *objstore.Store    // the job's storage target, once opened (nil: local_fs)
+	copyObj *objstore.Store    // a copy job's destination target, once opened (nil: local_fs)
 
 	restoreReport *sdk.RestoreReport // a restore job's published result (a database restore's, also when it failed)
 	testReport    *sdk.TestReport    // a test_connection job's findings
 	verifyReport  *sdk.VerifyReport  // a verify job's verdict
+	copyReport    *sdk.CopyReport    // a copy job's copies, as read back
+
+	// afterComplete runs once the hub accepted the job's completion (a
+	// move deletes the old copies).
+	afterComplete func(ctx context.Context)
 }
 
 const maxWarningsKept = 200
@@ -165,6 +171,8 @@ func (a *Agent) runJob(ctx context.Context, j *sdk.ClaimedJob) {
 		err = a.testConnection(jobCtx, l)
 	case sdk.JobVerify:
 		err = a.verify(jobCtx, l)
+	case sdk.JobCopy:
+		err = a.copySnapshot(jobCtx, l)
 	default:
 		err = fmt.Errorf("job type %q is not supported by this agent: %w", j.Type, connector.ErrPermanent)
 	}
@@ -197,15 +205,18 @@ func (a *Agent) finish(ctx context.Context, l *lease, report *sdk.SnapshotReport
 		}
 	default:
 		req.Status, req.Snapshot, req.Restore, req.Test = sdk.JobCompleted, report, l.restoreReport, l.testReport
-		req.Verify = l.verifyReport
+		req.Verify, req.Copy = l.verifyReport, l.copyReport
 	}
 	if cerr := a.complete(ctx, l, req); cerr != nil {
 		log.Error("could not report job end; removing its output", "err", cerr)
 		if report != nil {
 			a.removeSnapshot(context.WithoutCancel(ctx), l)
 		}
-		a.removeRestore(l)
+		a.removeRestore(l) // a copy's output stays: another attempt may be writing there, and replaces it
 		return
+	}
+	if req.Status == sdk.JobCompleted && l.afterComplete != nil {
+		l.afterComplete(context.WithoutCancel(ctx))
 	}
 	log.Info("job ended", "status", req.Status, "error", req.ErrorMessage, "files", p.FilesDone, "bytes_written", p.BytesWritten)
 }

@@ -31,13 +31,27 @@ type pendingSnapshot interface {
 	Abort()
 }
 
-// beginSnapshot starts the job's snapshot where its storage keeps it.
+// beginSnapshot starts the job's snapshot where its storage keeps it. An S3
+// backup first sweeps the uploads earlier attempts left (sweepUploads).
 func (a *Agent) beginSnapshot(ctx context.Context, l *lease) (pendingSnapshot, error) {
 	ids := snapshotIDs(l.job)
 	obj, err := a.jobStore(ctx, l)
 	if err != nil {
 		return nil, err
 	}
+	if obj != nil {
+		key, err := obj.SnapshotKey(ids, archive.ArtifactName)
+		if err != nil {
+			return nil, fmt.Errorf("snapshot key: %w", err)
+		}
+		a.sweepUploads(ctx, l, obj, ids, key, time.Now().Add(-a.staleUploadAge()))
+	}
+	return a.beginAt(ctx, obj, ids)
+}
+
+// beginAt starts writing a snapshot in obj, or on this agent's disk when
+// obj is nil.
+func (a *Agent) beginAt(ctx context.Context, obj *objstore.Store, ids storage.SnapshotIDs) (pendingSnapshot, error) {
 	if obj == nil {
 		p, err := a.store.Begin(ids)
 		if err != nil {

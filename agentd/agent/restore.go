@@ -27,6 +27,7 @@ import (
 // through the checking reader (sha256 against the hub's record) into
 // restores/{id}/….partial and publishes only after a clean end. Any failure
 // leaves no file and no link. The result is kept on the lease for finish.
+// A download_via bucket restore goes to the bucket instead (restoreToBucket).
 func (a *Agent) restore(ctx context.Context, l *lease) error {
 	j := l.job
 	p, err := restorePayload(j)
@@ -36,7 +37,8 @@ func (a *Agent) restore(ctx context.Context, l *lease) error {
 	if p.Format == sdk.RestoreDatabase {
 		return a.restoreDatabases(ctx, l, p)
 	}
-	if a.downloads == nil {
+	bucket := p.DownloadVia == sdk.DownloadViaBucket
+	if a.downloads == nil && !bucket {
 		return fmt.Errorf("this agent serves no downloads (started without a download listener): %w", connector.ErrPermanent)
 	}
 	if len(p.Paths) == 0 && p.MaxBytes > 0 && p.PlainBytes > p.MaxBytes {
@@ -52,6 +54,9 @@ func (a *Agent) restore(ctx context.Context, l *lease) error {
 		return err
 	}
 	defer func() { _ = src.Close() }()
+	if bucket {
+		return a.restoreToBucket(ctx, l, p, src)
+	}
 	fileName := download.FileName(p.RestoreID, string(p.Format))
 	pending, err := a.downloads.area.Begin(p.RestoreID, fileName)
 	if err != nil {
@@ -228,11 +233,17 @@ func (a *Agent) fetchTenantIdentity(ctx context.Context, j *sdk.ClaimedJob) (age
 
 // removeRestore deletes a published restore the hub did not accept.
 func (a *Agent) removeRestore(l *lease) {
-	if l.restoreReport == nil || l.restoreReport.URLBase == "" || a.downloads == nil {
+	r := l.restoreReport
+	if r == nil || (r.URLBase == "" && r.DownloadURL == "") {
 		return // nothing published (a database restore publishes no file)
 	}
 	var p sdk.RestorePayload
-	if json.Unmarshal(l.job.Payload, &p) == nil && p.RestoreID != "" {
+	if json.Unmarshal(l.job.Payload, &p) != nil || p.RestoreID == "" {
+		return
+	}
+	if r.DownloadURL != "" {
+		removeBucketRestore(l, p.RestoreID)
+	} else if a.downloads != nil {
 		if err := a.downloads.area.Remove(p.RestoreID); err != nil {
 			l.log.Error("remove unreported restore", "err", err)
 		}

@@ -6,15 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"filippo.io/age"
 	"filippo.io/age/armor"
 
 	"github.com/xvault/xvault/agentd/internal/connector"
-	"github.com/xvault/xvault/agentd/internal/egress"
 	"github.com/xvault/xvault/agentd/internal/objstore"
 	"github.com/xvault/xvault/agentd/internal/storage"
 	"github.com/xvault/xvault/sdk"
@@ -66,24 +63,13 @@ func (a *Agent) jobStore(ctx context.Context, l *lease) (*objstore.Store, error)
 	if st == nil || l.obj != nil {
 		return l.obj, nil
 	}
-	if st.Type != sdk.StorageS3 {
-		return nil, fmt.Errorf("storage target %s is of type %q, which this agent does not support: %w",
-			st.TargetID, st.Type, connector.ErrPermanent)
-	}
 	rel, err := a.releaseSecrets(ctx, l)
 	if err != nil {
 		return nil, err
 	}
-	key := rel.Storage
-	if key == nil || key.AccessKeyID == "" {
-		return nil, fmt.Errorf("the hub released no access key for storage target %s: %w", st.TargetID, connector.ErrPermanent)
-	}
-	s, err := objstore.New(objstore.Config{Endpoint: st.Endpoint, Bucket: st.Bucket, Region: st.Region,
-		Prefix: st.Prefix, PathStyle: st.PathStyle, AccessKeyID: key.AccessKeyID, SecretAccessKey: key.SecretAccessKey},
-		objstore.Tuning{DialContext: egress.Dialer{Policy: egress.Policy{AllowLoopback: a.cfg.AllowLoopback,
-			AllowPrivate: a.cfg.AllowPrivate}}.DialContext})
+	s, err := a.openTarget(st, rel.Storage)
 	if err != nil {
-		return nil, s3Failure(fmt.Errorf("storage target %s: %w", st.TargetID, err))
+		return nil, err
 	}
 	l.obj = s
 	return s, nil
@@ -142,20 +128,5 @@ func (a *Agent) openStoredIndex(ctx context.Context, l *lease, ids storage.Snaps
 	if err != nil {
 		return nil, err
 	}
-	if obj == nil {
-		dir, err := a.store.Dir(ids)
-		if err != nil {
-			return nil, err
-		}
-		return os.Open(filepath.Join(dir, archive.IndexName))
-	}
-	key, err := obj.SnapshotKey(ids, archive.IndexName)
-	if err != nil {
-		return nil, err
-	}
-	rc, err := obj.Open(ctx, key)
-	if errors.Is(err, objstore.ErrNotFound) {
-		return nil, fmt.Errorf("%w: %w", os.ErrNotExist, err)
-	}
-	return rc, err
+	return a.openAt(ctx, obj, ids, archive.IndexName)
 }

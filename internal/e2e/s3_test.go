@@ -34,7 +34,8 @@ func (f *fixture) s3Target(t *testing.T, srv *s3server.Server, name, secret stri
 }
 
 // TestS3BackupOutlivesItsAgent backs up to a bucket with agent A, stops A
-// for good, and restores, verifies and deletes the snapshot with agent B.
+// for good, and restores (as a presigned link of the bucket), verifies and
+// deletes the snapshot with agent B.
 func TestS3BackupOutlivesItsAgent(t *testing.T) {
 	s3 := s3server.Start(t)
 	srv := sshd.Start(t, sshd.Options{})
@@ -68,14 +69,15 @@ func TestS3BackupOutlivesItsAgent(t *testing.T) {
 	checkBucketArtifact(t, f, obj, s3.Bucket, prefix+"backup.tar.zst.age", snap.SHA256, want, root)
 
 	stopProcess(agentA.cmd) // for good
-	dl := freeAddr(t)
-	startAgent(t, h, token, "--download-listen", dl)
+	startAgent(t, h, token) // no download listener: the link is a presigned URL of the bucket
 
-	env := &restoreEnv{fixture: f, snap: snap, rel: "files/" + strings.TrimPrefix(root, "/"), download: "http://" + dl}
+	env := &restoreEnv{fixture: f, snap: snap, rel: "files/" + strings.TrimPrefix(root, "/")}
 	tzFile := filepath.Join(t.TempDir(), "site.tar.zst")
 	r, errOut, code := env.restore(t, "--format", "tar.zst", "--output", tzFile)
 	require.Equalf(t, 0, code, "restore: %s", errOut)
 	require.Equal(t, sdk.RestoreReady, r.Status)
+	require.Equal(t, sdk.DownloadViaBucket, r.DownloadVia)
+	requirePresigned(t, s3, r)
 	out := t.TempDir()
 	b, err := exec.Command("sh", "-c", `zstd -d -c "$1" | tar -x -p -C "$2"`, "sh", tzFile, out).CombinedOutput()
 	require.NoErrorf(t, err, "zstd | tar: %s", b)

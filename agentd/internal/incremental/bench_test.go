@@ -71,7 +71,7 @@ func BenchmarkEncodeIndex(b *testing.B) {
 			b.ResetTimer()
 			for b.Loop() {
 				var w bytes.Buffer
-				require.NoError(b, Encode(&w, id.Recipient(), idx))
+				require.NoError(b, Encode(&w, idx, id.Recipient()))
 			}
 			b.ReportMetric(float64(len(enc)), "file-bytes")
 		})

@@ -30,7 +30,7 @@ func TestCacheWriteOpen(t *testing.T) {
 	idx := sampleIndex(t)
 	id, err := age.GenerateX25519Identity()
 	require.NoError(t, err)
-	require.NoError(t, c.Write(testIDs, func(w io.Writer) error { return Encode(w, id.Recipient(), idx) }))
+	require.NoError(t, c.Write(testIDs, func(w io.Writer) error { return Encode(w, idx, id.Recipient()) }))
 
 	path := filepath.Join(c.Dir, "index", "ten_1", "src_1", "snp_a.idx.zst.age")
 	got, err := c.Path(testIDs)

@@ -60,12 +60,13 @@ const (
 	maxZstdWindow  = 8 << 20
 )
 
-// Encode writes idx as age(zstd(plain index)) encrypted to r, the agent's
-// own recipient. Records must be sorted and valid (as Decode would accept
+// Encode writes idx as age(zstd(plain index)) encrypted to r: the agent's
+// own recipient, and for a chain in a bucket every agent that can reach it
+// (any of them may continue the chain). Records must be sorted and valid (as Decode would accept
 // them); Header.Entries is written as len(Records).
-func Encode(w io.Writer, r age.Recipient, idx *Index) error {
+func Encode(w io.Writer, idx *Index, r ...age.Recipient) error {
 	what := "encode index of snapshot " + idx.Header.SnapshotID
-	aw, err := age.Encrypt(w, r)
+	aw, err := age.Encrypt(w, r...)
 	if err != nil {
 		return fmt.Errorf("%s: age: %w", what, err)
 	}

@@ -35,7 +35,7 @@ func encodeIndex(t testing.TB, idx *Index) (*age.X25519Identity, []byte) {
 	id, err := age.GenerateX25519Identity()
 	require.NoError(t, err)
 	var b bytes.Buffer
-	require.NoError(t, Encode(&b, id.Recipient(), idx))
+	require.NoError(t, Encode(&b, idx, id.Recipient()))
 	return id, b.Bytes()
 }
 
@@ -179,7 +179,7 @@ func TestEncodeRefusesUnsorted(t *testing.T) {
 	idx.Records[1], idx.Records[2] = idx.Records[2], idx.Records[1]
 	id, err := age.GenerateX25519Identity()
 	require.NoError(t, err)
-	err = Encode(&bytes.Buffer{}, id.Recipient(), idx)
+	err = Encode(&bytes.Buffer{}, idx, id.Recipient())
 	require.ErrorContains(t, err, "encode index of snapshot snp_a: record 3: paths out of order")
 }
 

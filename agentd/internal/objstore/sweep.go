@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+
+	"github.com/xvault/xvault/agentd/internal/storage"
 )
 
 // UploadInfo is one unfinished multipart upload.
@@ -52,10 +55,44 @@ func (s *Store) AbortStale(ctx context.Context, prefix string, olderThan time.Ti
 	if err != nil {
 		return 0, err
 	}
+	return s.abortEach(ctx, ups, func(u UploadInfo) bool { return u.Initiated.Before(olderThan) })
+}
+
+// AbortUploadsOf aborts every unfinished multipart upload of exactly key,
+// however recent, and returns how many it aborted. It is for a key that
+// one writer owns at a time, such as a backup's artifact: the hub's lease
+// fencing guarantees that whoever started an earlier upload there lost
+// the job, so that upload can only be left over.
+func (s *Store) AbortUploadsOf(ctx context.Context, key string) (int, error) {
+	if err := s.checkKey(key); err != nil {
+		return 0, fmt.Errorf("abort uploads of %s: %w", key, err)
+	}
+	ups, err := s.ListUploads(ctx, key) // a prefix listing: keys that merely start with key are skipped below
+	if err != nil {
+		return 0, err
+	}
+	return s.abortEach(ctx, ups, func(u UploadInfo) bool { return u.Key == key })
+}
+
+// SourcePrefix returns {prefix}tenants/{t}/sources/{s}/, the prefix a
+// source's snapshots (and so its backups' uploads) live below, for
+// sweeping one source.
+func (s *Store) SourcePrefix(ids storage.SnapshotIDs) (string, error) {
+	p, err := s.SnapshotPrefix(ids)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSuffix(p, "snapshots/"+ids.SnapshotID+"/"), nil
+}
+
+// abortEach aborts the uploads that pick selects and returns how many it
+// aborted; one that is already gone is not counted and not an error. It
+// stops at the first other error.
+func (s *Store) abortEach(ctx context.Context, ups []UploadInfo, pick func(UploadInfo) bool) (int, error) {
 	n := 0
 	for _, u := range ups {
-		if !u.Initiated.Before(olderThan) || s.checkKey(u.Key) != nil {
-			continue // fresh, or not a key this package writes
+		if !pick(u) || s.checkKey(u.Key) != nil {
+			continue // not selected, or not a key this package writes
 		}
 		err := s.abort(ctx, u.Key, u.UploadID)
 		if err != nil && !errors.Is(err, ErrNoSuchUpload) {

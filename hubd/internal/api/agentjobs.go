@@ -96,11 +96,11 @@ func (s *Server) releaseCredentials(ctx context.Context, c *call) (int, any, err
 // jobCreds are the credentials a job's source names: its own, the one of
 // its "ssh" block (mysql, postgres), the database one of a wordpress source.
 // With a storage target (ClaimedJob.Storage), also its access key.
-type jobCreds struct{ main, ssh, db, storage *store.Credential }
+type jobCreds struct{ main, ssh, db, storage, copyTo *store.Credential }
 
 func (j jobCreds) all() []*store.Credential {
 	var out []*store.Credential
-	for _, c := range []*store.Credential{j.main, j.ssh, j.db, j.storage} {
+	for _, c := range []*store.Credential{j.main, j.ssh, j.db, j.storage, j.copyTo} {
 		if c != nil {
 			out = append(out, c)
 		}
@@ -128,15 +128,27 @@ func extraCredentialIDs(config []byte) (sshID, dbID string) {
 
 func (s *Server) jobCredentials(ctx context.Context, tx bun.IDB, job *store.Job) (jobCreds, error) {
 	var out jobCreds
-	if job.SourceID == nil {
-		return out, sdk.Errorf(sdk.CodeNotFound, "job %s has no source, hence no credential", job.ID)
+	var err error
+	if out.storage, err = s.storageCredential(ctx, tx, job); err != nil {
+		return out, err
+	}
+	if dst, err := store.CopyDestination(ctx, tx, job); err != nil {
+		return out, wrapf(err, "load destination of job %s", job.ID)
+	} else if dst != nil {
+		if out.copyTo, err = store.StorageCredential(ctx, tx, dst); err != nil {
+			return out, wrapf(notFoundAs(err, "credential"), "load credential of storage target %s", dst.ID)
+		}
+	}
+	if job.SourceID == nil || job.Type == store.JobTypeCopy {
+		// A storage test has no source; a copy needs only storage keys.
+		if out.storage != nil || out.copyTo != nil {
+			return out, nil
+		}
+		return out, sdk.Errorf(sdk.CodeNotFound, "job %s has no credential", job.ID)
 	}
 	src, err := store.GetSource(ctx, tx, job.TenantID, *job.SourceID)
 	if err != nil {
 		return out, wrapf(notFoundAs(err, "source"), "load source of job %s", job.ID)
-	}
-	if out.storage, err = s.storageCredential(ctx, tx, job); err != nil {
-		return out, err
 	}
 	if src.CredentialID == nil {
 		if out.storage != nil {
@@ -189,6 +201,11 @@ func (s *Server) openCredentials(creds jobCreds) ([]byte, error) {
 	}
 	if creds.storage != nil {
 		if payload.Storage, err = open(creds.storage); err != nil {
+			return nil, err
+		}
+	}
+	if creds.copyTo != nil {
+		if payload.CopyTo, err = open(creds.copyTo); err != nil {
 			return nil, err
 		}
 	}

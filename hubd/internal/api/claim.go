@@ -121,10 +121,23 @@ func (s *Server) claimedJob(ctx context.Context, j *store.Job) (*sdk.ClaimedJob,
 	if out.Storage, err = s.storageLease(ctx, j); err != nil {
 		return nil, err
 	}
+	if j.Type == store.JobTypeTestConnection && j.StorageTargetID != nil {
+		out.StorageTargetID = *j.StorageTargetID
+	}
+	if dst, err := store.CopyDestination(ctx, s.db, j); err != nil {
+		return nil, wrapf(err, "claimed job %s", j.ID)
+	} else if dst != nil {
+		out.CopyTo = leaseOf(dst)
+	}
 	switch j.Type {
 	case store.JobTypeBackup:
 		plan := store.DecodeBackupPlan(j.BackupPlan)
 		out.Incremental, out.FullReason = plan.Incremental, plan.FullReason
+		if out.Storage != nil {
+			if out.IndexRecipients, err = store.AgentRecipients(ctx, s.db, sdk.CapabilityStorageS3); err != nil {
+				return nil, wrapf(err, "claimed job %s", j.ID)
+			}
+		}
 	case store.JobTypeRestore:
 		if out.Payload, err = s.restorePayload(ctx, j); err != nil {
 			return nil, err
@@ -167,6 +180,11 @@ func (s *Server) storageLease(ctx context.Context, j *store.Job) (*sdk.StorageLe
 	if err != nil || t == nil {
 		return nil, wrapf(err, "claimed job %s: load storage target", j.ID)
 	}
+	return leaseOf(t), nil
+}
+
+// leaseOf is what an agent is told of a storage target (no credential).
+func leaseOf(t *store.StorageTarget) *sdk.StorageLease {
 	return &sdk.StorageLease{TargetID: t.ID, Type: sdk.StorageType(t.Type), Endpoint: t.Endpoint, Bucket: t.Bucket,
-		Region: t.Region, Prefix: t.Prefix, PathStyle: t.PathStyle}, nil
+		Region: t.Region, Prefix: t.Prefix, PathStyle: t.PathStyle}
 }

@@ -33,8 +33,11 @@ func (s *Server) completeParams(c *call, req *sdk.CompleteRequest) (*store.Compl
 		f.Add("snapshot", "is only for completed jobs")
 	}
 	if r := req.Restore; r != nil && req.Status != sdk.JobCompleted &&
-		(len(r.Databases) == 0 || r.SizeBytes != 0 || r.URLBase != "" || r.FileName != "") {
+		(len(r.Databases) == 0 || r.SizeBytes != 0 || r.URLBase != "" || r.FileName != "" || r.DownloadURL != "") {
 		f.Add("restore", "is only for completed jobs (a failed database restore may report its databases)")
+	}
+	if r := req.Restore; r != nil && len(r.DownloadURL) > maxDownloadURL {
+		f.Add("restore.download_url", "must be at most 8192 bytes")
 	}
 	if r := req.Restore; r != nil && len(r.Databases) > maxVerifyDatabases {
 		f.Add("restore.databases", "must list at most 1000 databases")
@@ -47,6 +50,14 @@ func (s *Server) completeParams(c *call, req *sdk.CompleteRequest) (*store.Compl
 			f.Add("verify", "is only for completed jobs")
 		}
 		checkVerifyReport(f, req.Verify)
+	}
+	if req.Copy != nil {
+		if req.Status != sdk.JobCompleted {
+			f.Add("copy", "is only for completed jobs")
+		}
+		if len(req.Copy.Links) > store.MaxChainLinks {
+			f.Add("copy.links", "must list at most 64 snapshots")
+		}
 	}
 	var snap *store.Snapshot
 	if req.Snapshot != nil {
@@ -72,6 +83,8 @@ func (s *Server) completeParams(c *call, req *sdk.CompleteRequest) (*store.Compl
 		p.Result, _ = json.Marshal(req.Test)
 	case req.Verify != nil:
 		p.Result, _ = json.Marshal(req.Verify)
+	case req.Copy != nil:
+		p.Result, _ = json.Marshal(req.Copy)
 	}
 	return p, nil
 }

@@ -58,14 +58,15 @@ var isolationCases = map[string]isolationCase{
 	"DELETE /api/v1/credentials/{id}": {want: 404},
 
 	// Storage targets: naming B's credential is a field error; B's target is not found.
-	"POST /api/v1/storage-targets":          {want: 400, body: func(b *tenantB) any { return s3Target("t", b.S3Credential) }},
-	"GET /api/v1/storage-targets":           {want: 200},
-	"GET /api/v1/storage-targets/{id}":      {want: 404},
-	"DELETE /api/v1/storage-targets/{id}":   {want: 404},
-	"POST /api/v1/admin/credentials":        {want: 403, body: func(*tenantB) any { return s3Credential("c") }},
-	"GET /api/v1/admin/credentials":         {want: 403},
-	"GET /api/v1/admin/credentials/{id}":    {want: 403},
-	"DELETE /api/v1/admin/credentials/{id}": {want: 403},
+	"POST /api/v1/storage-targets":           {want: 400, body: func(b *tenantB) any { return s3Target("t", b.S3Credential) }},
+	"GET /api/v1/storage-targets":            {want: 200},
+	"GET /api/v1/storage-targets/{id}":       {want: 404},
+	"DELETE /api/v1/storage-targets/{id}":    {want: 404},
+	"POST /api/v1/storage-targets/{id}/test": {want: 404},
+	"POST /api/v1/admin/credentials":         {want: 403, body: func(*tenantB) any { return s3Credential("c") }},
+	"GET /api/v1/admin/credentials":          {want: 403},
+	"GET /api/v1/admin/credentials/{id}":     {want: 403},
+	"DELETE /api/v1/admin/credentials/{id}":  {want: 403},
 
 	// Naming B's credential is a field error that does not say it exists.
 	"POST /api/v1/sources":           {want: 400, body: func(b *tenantB) any { return sftpSource("s", b.Credential) }},
@@ -95,11 +96,14 @@ var isolationCases = map[string]isolationCase{
 
 	"POST /api/v1/snapshots/{id}/restore": {want: 404, body: func(*tenantB) any { return sdk.CreateRestoreRequest{} }},
 	"POST /api/v1/snapshots/{id}/verify":  {want: 404},
-	"GET /api/v1/restores":                {want: 200},
-	"GET /api/v1/restores/{id}":           {want: 404},
-	"GET /api/v1/admin/settings":          {want: 403},
-	"GET /api/v1/admin/settings/{id}":     {want: 403},
-	"PUT /api/v1/admin/settings/{id}":     {want: 403, body: func(*tenantB) any { return sdk.PutSettingRequest{Value: "2"} }},
+	"POST /api/v1/snapshots/{id}/copy": {want: 404, body: func(b *tenantB) any {
+		return sdk.CopySnapshotRequest{ToStorageID: b.StorageTarget, Move: true}
+	}},
+	"GET /api/v1/restores":            {want: 200},
+	"GET /api/v1/restores/{id}":       {want: 404},
+	"GET /api/v1/admin/settings":      {want: 403},
+	"GET /api/v1/admin/settings/{id}": {want: 403},
+	"PUT /api/v1/admin/settings/{id}": {want: 403, body: func(*tenantB) any { return sdk.PutSettingRequest{Value: "2"} }},
 
 	"GET /api/v1/sources/{id}/retention":         {want: 404},
 	"PUT /api/v1/sources/{id}/retention":         {want: 404, body: func(*tenantB) any { return sdk.RetentionPolicy{KeepLastN: 1} }},

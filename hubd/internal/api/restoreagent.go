@@ -73,7 +73,7 @@ func (s *Server) restorePayloadFor(ctx context.Context, p *restoreJobPayload, r 
 	}
 	out := sdk.RestorePayload{RestoreID: r.ID, Format: p.Format, Paths: p.Paths, SnapshotSHA256: snap.SHA256,
 		PlainBytes: snap.PlainBytes, TokenSHA256: hex.EncodeToString(r.DownloadTokenHash),
-		ExpiresInSeconds: int64(life / time.Second), MaxBytes: set.MaxBytes}
+		ExpiresInSeconds: int64(life / time.Second), MaxBytes: set.MaxBytes, DownloadVia: sdk.DownloadVia(r.DownloadVia)}
 	return &out, nil
 }
 
@@ -96,11 +96,14 @@ func (s *Server) recordRestoreEnd(ctx context.Context, tx bun.IDB, job *store.Jo
 		if rep == nil {
 			return fieldError("restore", "is required when a restore completes")
 		}
-		if err := checkRestoreReport(rep); err != nil {
+		if err := checkRestoreReport(rep, r.DownloadVia == store.DownloadViaBucket); err != nil {
 			return err
 		}
 		exp := rep.ExpiresAt.UTC()
-		u.Status, u.SizeBytes, u.URLBase, u.ExpiresAt, u.ErrorMessage = store.RestoreReady, &rep.SizeBytes, &rep.URLBase, &exp, ptr("")
+		u.Status, u.SizeBytes, u.ExpiresAt, u.ErrorMessage = store.RestoreReady, &rep.SizeBytes, &exp, ptr("")
+		if err := s.setRestoreLink(&u, r, rep); err != nil {
+			return err
+		}
 	case store.JobFailed, store.JobCanceled:
 		u.Status = store.RestoreFailed
 		if u.ErrorMessage == nil {
@@ -140,10 +143,38 @@ func (s *Server) recordDatabaseRestoreEnd(ctx context.Context, tx bun.IDB, job *
 	return store.UpdateRestore(ctx, tx, u)
 }
 
-func checkRestoreReport(rep *sdk.RestoreReport) error {
-	u, err := url.Parse(rep.URLBase)
+// maxDownloadURL bounds a presigned URL (a SigV4 GET URL with a session
+// token stays well below it).
+const maxDownloadURL = 8192
+
+// setRestoreLink records where a ready restore is downloaded: the agent's
+// URL base, or, for download_via bucket, the presigned URL sealed with the
+// KEK (the URL is a bearer secret: it is never stored nor logged in clear).
+func (s *Server) setRestoreLink(u *store.RestoreUpdate, r *store.Restore, rep *sdk.RestoreReport) error {
+	if r.DownloadVia != store.DownloadViaBucket {
+		u.URLBase = &rep.URLBase
+		return nil
+	}
+	sealed, kekID, err := s.cfg.Keys.Seal([]byte(rep.DownloadURL), keys.DownloadURLAD(r.TenantID, r.ID))
+	if err != nil {
+		return wrapf(err, "seal download url of restore %s", r.ID)
+	}
+	u.URLSealed, u.URLKEKID = sealed, &kekID
+	return nil
+}
+
+// checkRestoreReport checks a completed download restore's report: a URL
+// base from the agent's download server, or (bucket) a full presigned URL
+// and no URL base.
+func checkRestoreReport(rep *sdk.RestoreReport, bucket bool) error {
 	switch {
-	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(rep.URLBase) > 2048:
+	case bucket && rep.URLBase != "":
+		return fieldError("restore.url_base", "must be empty for a download_via bucket restore")
+	case bucket && !httpURL(rep.DownloadURL, maxDownloadURL):
+		return fieldError("restore.download_url", "must be an http(s) URL of at most 8192 bytes (the presigned GET URL)")
+	case !bucket && rep.DownloadURL != "":
+		return fieldError("restore.download_url", "is only for download_via bucket restores")
+	case !bucket && !httpURL(rep.URLBase, 2048):
 		return fieldError("restore.url_base", "must be an http(s) URL")
 	case rep.SizeBytes < 0:
 		return fieldError("restore.size_bytes", "must not be negative")
@@ -151,6 +182,12 @@ func checkRestoreReport(rep *sdk.RestoreReport) error {
 		return fieldError("restore.expires_at", "is required")
 	}
 	return nil
+}
+
+// httpURL reports whether s is an absolute http(s) URL with a host, at most max bytes.
+func httpURL(s string, max int) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && len(s) <= max
 }
 
 // POST /api/v1/agent/jobs/{id}/tenant-identity: the tenant's age identity

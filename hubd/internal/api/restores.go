@@ -32,6 +32,7 @@ type restoreJobPayload struct {
 	Format           sdk.RestoreFormat `json:"format"`
 	Paths            []string          `json:"paths,omitempty"`
 	ExpiresInSeconds int64             `json:"expires_in_seconds,omitempty"` // 0 = the setting
+	DownloadVia      sdk.DownloadVia   `json:"download_via,omitempty"`       // resolved at creation (the restore row has it too)
 
 	Database *sdk.DatabaseRestoreOptions `json:"database,omitempty"` // format database
 }
@@ -46,6 +47,9 @@ func (s *Server) createRestore(ctx context.Context, c *call) (int, any, error) {
 		return 0, nil, err
 	}
 	if req.IntoSourceID != "" || req.Format == sdk.RestoreDatabase {
+		if req.DownloadVia != "" {
+			return 0, nil, fieldError("download_via", "is for downloads, not for a restore into a database")
+		}
 		return s.createDatabaseRestore(ctx, c, &req)
 	}
 	if !isZeroOptions(&req.DatabaseRestoreOptions) {
@@ -72,12 +76,15 @@ func (s *Server) createRestore(ctx context.Context, c *call) (int, any, error) {
 		if _, err := snapshotChain(ctx, tx, snap); err != nil {
 			return err
 		}
+		if p.DownloadVia, err = downloadVia(snap, req.DownloadVia); err != nil {
+			return err
+		}
 		if r, job, err = s.insertRestore(ctx, tx, snap, p); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, c, auditEntry{TenantID: c.tenantID, Action: "restore.create", ObjectType: "restore",
 			ObjectID: r.ID, Details: map[string]any{"snapshot_id": snap.ID, "job_id": job.ID, "format": p.Format,
-				"paths": p.Paths}})
+				"paths": p.Paths, "download_via": p.DownloadVia}})
 	})
 	if err != nil {
 		return 0, nil, wrapf(err, "create restore")
@@ -97,6 +104,23 @@ func restorable(snap *store.Snapshot, force bool) error {
 			"restore it anyway with --force (force: true), or pick another snapshot", snap.ID, snap.ID)
 	}
 	return nil
+}
+
+// downloadVia resolves a request's download_via for snapshot snap: bucket
+// by default for a snapshot kept in an S3 target, agent for local_fs, where
+// there is no bucket to write to.
+func downloadVia(snap *store.Snapshot, asked sdk.DownloadVia) (sdk.DownloadVia, error) {
+	inBucket := snap.StorageBackend == sdk.StorageBackendS3
+	switch {
+	case asked == "" && inBucket:
+		return sdk.DownloadViaBucket, nil
+	case asked == "":
+		return sdk.DownloadViaAgent, nil
+	case asked == sdk.DownloadViaBucket && !inBucket:
+		return "", fieldError("download_via", fmt.Sprintf("bucket needs a snapshot kept in an S3 storage target; "+
+			"snapshot %s is kept on its agent (%s): use agent", snap.ID, snap.StorageBackend))
+	}
+	return asked, nil
 }
 
 func isZeroOptions(o *sdk.DatabaseRestoreOptions) bool {
@@ -126,6 +150,11 @@ func checkRestoreRequest(req *sdk.CreateRestoreRequest, set downloadSettings) (*
 		}
 	}
 	p.Paths = cleanRestorePaths(f, req.Paths)
+	switch req.DownloadVia {
+	case "", sdk.DownloadViaBucket, sdk.DownloadViaAgent:
+	default:
+		f.Add("download_via", "must be bucket or agent")
+	}
 	if len(f) > 0 {
 		return nil, sdk.FieldErrors(f)
 	}
@@ -156,7 +185,7 @@ func (s *Server) insertRestore(ctx context.Context, tx bun.IDB, snap *store.Snap
 	*store.Restore, *store.Job, error) {
 	now := s.now()
 	r := &store.Restore{ID: store.NewID(), TenantID: snap.TenantID, SnapshotID: snap.ID, Format: string(p.Format),
-		Status: store.RestorePending, CreatedAt: now}
+		DownloadVia: string(p.DownloadVia), Status: store.RestorePending, CreatedAt: now}
 	token, hash, err := auth.NewSecret(downloadTokenPrefix)
 	if err != nil {
 		return nil, nil, err
@@ -222,7 +251,7 @@ func (s *Server) listRestores(ctx context.Context, c *call) (int, any, error) {
 	}
 	out := sdk.Page[sdk.Restore]{Items: make([]sdk.Restore, 0, len(rows)), NextCursor: next}
 	for i := range rows {
-		out.Items = append(out.Items, s.restoreOut(&rows[i], jobs[deref(rows[i].JobID)], s.openToken(&rows[i])))
+		out.Items = append(out.Items, s.restoreOut(&rows[i], jobs[deref(rows[i].JobID)], s.openLink(&rows[i])))
 	}
 	return http.StatusOK, out, nil
 }
@@ -239,12 +268,28 @@ func (s *Server) getRestore(ctx context.Context, c *call) (int, any, error) {
 			return 0, nil, wrapf(err, "get restore %s: load job", r.ID)
 		}
 	}
-	return http.StatusOK, s.restoreOut(r, job, s.openToken(r)), nil
+	return http.StatusOK, s.restoreOut(r, job, s.openLink(r)), nil
 }
 
-// openToken unseals the download token of a ready restore ("" otherwise).
-func (s *Server) openToken(r *store.Restore) string {
-	if r.Status != store.RestoreReady || len(r.TokenSealed) == 0 || r.TokenKEKID == nil {
+// openLink unseals the download link of a ready restore ("" otherwise):
+// the presigned URL of a download_via bucket restore, or the agent's URL
+// base plus the download token.
+func (s *Server) openLink(r *store.Restore) string {
+	if r.Status != store.RestoreReady {
+		return ""
+	}
+	if r.DownloadVia == store.DownloadViaBucket {
+		if len(r.URLSealed) == 0 || r.URLKEKID == nil {
+			return ""
+		}
+		u, err := s.cfg.Keys.Open(r.URLSealed, keys.DownloadURLAD(r.TenantID, r.ID), *r.URLKEKID)
+		if err != nil {
+			s.cfg.Log.Error("open download url", "restore_id", r.ID, "tenant_id", r.TenantID, "err", err)
+			return ""
+		}
+		return string(u)
+	}
+	if len(r.TokenSealed) == 0 || r.TokenKEKID == nil || r.DownloadURL == nil {
 		return ""
 	}
 	tok, err := s.cfg.Keys.Open(r.TokenSealed, keys.DownloadTokenAD(r.TenantID, r.ID), *r.TokenKEKID)
@@ -252,20 +297,22 @@ func (s *Server) openToken(r *store.Restore) string {
 		s.cfg.Log.Error("open download token", "restore_id", r.ID, "tenant_id", r.TenantID, "err", err)
 		return ""
 	}
-	return string(tok)
+	return strings.TrimRight(*r.DownloadURL, "/") + "/download/" + string(tok)
 }
 
 // restoreOut shows a restore. Its status follows its job (a job the lease
 // rescuer failed fails the restore) and the clock (a ready restore past
-// its expiry is expired, without a link).
-func (s *Server) restoreOut(r *store.Restore, job *store.Job, token string) sdk.Restore {
+// its expiry is expired, without a link). link is openLink's.
+func (s *Server) restoreOut(r *store.Restore, job *store.Job, link string) sdk.Restore {
 	out := sdk.Restore{ID: r.ID, TenantID: r.TenantID, SnapshotID: r.SnapshotID, JobID: deref(r.JobID),
 		Format: sdk.RestoreFormat(r.Format), Status: sdk.RestoreStatus(r.Status), SizeBytes: r.SizeBytes,
 		ExpiresAt: r.ExpiresAt, ErrorMessage: deref(r.ErrorMessage), CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 	if len(r.Paths) > 0 {
 		_ = json.Unmarshal(r.Paths, &out.Paths)
 	}
-	if r.Format == string(sdk.RestoreDatabase) {
+	if r.Format != string(sdk.RestoreDatabase) {
+		out.DownloadVia = sdk.DownloadVia(r.DownloadVia)
+	} else {
 		out.IntoSourceID = deref(r.IntoSourceID)
 		if len(r.Options) > 0 {
 			out.Options = new(sdk.DatabaseRestoreOptions)
@@ -289,8 +336,8 @@ func (s *Server) restoreOut(r *store.Restore, job *store.Job, token string) sdk.
 	if out.Status == sdk.RestoreReady && r.ExpiresAt != nil && !s.now().Before(*r.ExpiresAt) {
 		out.Status = sdk.RestoreExpired
 	}
-	if out.Status == sdk.RestoreReady && token != "" && r.DownloadURL != nil {
-		out.DownloadURL = strings.TrimRight(*r.DownloadURL, "/") + "/download/" + token
+	if out.Status == sdk.RestoreReady {
+		out.DownloadURL = link
 	}
 	return out
 }

@@ -82,6 +82,7 @@ func (s *Server) Routes() []Route {
 		{Method: get, Pattern: "/api/v1/storage-targets", Access: AccessOperator, handle: s.listStorageTargets},
 		{Method: get, Pattern: "/api/v1/storage-targets/{id}", Access: AccessOperator, handle: s.getStorageTarget},
 		{Method: del, Pattern: "/api/v1/storage-targets/{id}", Access: AccessOperator, handle: s.deleteStorageTarget},
+		{Method: post, Pattern: "/api/v1/storage-targets/{id}/test", Access: AccessOperator, handle: s.testStorageTarget},
 		{Method: post, Pattern: "/api/v1/admin/credentials", Access: AccessPlatform, handle: s.createPlatformCredential},
 		{Method: get, Pattern: "/api/v1/admin/credentials", Access: AccessPlatform, handle: s.listPlatformCredentials},
 		{Method: get, Pattern: "/api/v1/admin/credentials/{id}", Access: AccessPlatform, handle: s.getPlatformCredential},
@@ -116,6 +117,7 @@ func (s *Server) Routes() []Route {
 		{Method: del, Pattern: "/api/v1/snapshots/{id}", Access: AccessTenantWrite, handle: s.deleteSnapshot},
 		{Method: post, Pattern: "/api/v1/snapshots/{id}/restore", Access: AccessTenantWrite, handle: s.createRestore},
 		{Method: post, Pattern: "/api/v1/snapshots/{id}/verify", Access: AccessTenantWrite, handle: s.verifySnapshot},
+		{Method: post, Pattern: "/api/v1/snapshots/{id}/copy", Access: AccessTenantWrite, handle: s.copySnapshot},
 		{Method: get, Pattern: "/api/v1/restores", Access: AccessTenantRead, handle: s.listRestores},
 		{Method: get, Pattern: "/api/v1/restores/{id}", Access: AccessTenantRead, handle: s.getRestore},
 

@@ -305,6 +305,8 @@ func scheduleRunOut(r *store.ScheduleRun) sdk.ScheduleRun {
 		}
 	case store.SlotSkippedDisabled:
 		out.Reason = "the source is disabled"
+	case store.SlotSkippedRefused:
+		out.Reason = "the hub refused to queue the backup: " + deref(r.Reason)
 	}
 	return out
 }

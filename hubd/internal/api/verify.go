@@ -70,10 +70,15 @@ func (s *Server) verifyPayload(ctx context.Context, j *store.Job) (json.RawMessa
 	return b, wrapf(err, "encode verify payload")
 }
 
-// snapshotChain is the chain of snap (tip first); a missing or deleting
-// member is a 409 naming it.
+// snapshotChain is the chain of snap (tip first), for a restore or a
+// verify to read; a missing or deleting member is a 409 naming it, and so
+// is a move of the source's chain in progress (its copies are changing
+// place).
 func snapshotChain(ctx context.Context, tx bun.IDB, snap *store.Snapshot) ([]store.Snapshot, error) {
 	chain, err := store.SnapshotChain(ctx, tx, snap)
+	if err == nil {
+		err = store.CheckNoCopyOfSource(ctx, tx, snap.TenantID, snap.SourceID)
+	}
 	return chain, chainConflictAs(err)
 }
 

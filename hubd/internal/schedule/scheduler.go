@@ -11,6 +11,7 @@ import (
 
 	"github.com/xvault/xvault/hubd/internal/queue"
 	"github.com/xvault/xvault/hubd/internal/store"
+	"github.com/xvault/xvault/sdk"
 )
 
 // Waker wakes agents' claims when a backup was enqueued (queue.Notifier).
@@ -22,8 +23,9 @@ type Waker interface {
 type Fired struct {
 	ScheduleID, TenantID, SourceID string
 	Slot                           time.Time
-	Outcome                        string // store.SlotQueued, SlotSkippedActive, SlotSkippedDisabled
+	Outcome                        string // store.SlotQueued, SlotSkippedActive, SlotSkippedDisabled, SlotSkippedRefused
 	JobID                          string // the new job, or the active one a skip yielded to
+	Reason                         string // SlotSkippedRefused: the hub's refusal
 	Next                           time.Time
 }
 
@@ -149,7 +151,7 @@ func (s *Scheduler) fire(ctx context.Context, sch *store.Schedule, now time.Time
 		if err := s.enqueue(ctx, tx, sch, f, now); err != nil {
 			return err
 		}
-		if err := store.SetSlotOutcome(ctx, tx, run.ID, f.Outcome, ptr(f.JobID)); err != nil {
+		if err := store.SetSlotOutcome(ctx, tx, run.ID, f.Outcome, ptr(f.JobID), ptr(f.Reason)); err != nil {
 			return err
 		}
 		advanced, err := store.AdvanceSchedule(ctx, tx, sch.ID, f.Slot, f.Next, now)
@@ -183,6 +185,14 @@ func (s *Scheduler) enqueue(ctx context.Context, tx bun.IDB, sch *store.Schedule
 	}
 	job, created, err := store.EnqueueBackup(ctx, tx, &store.Job{TenantID: sch.TenantID, SourceID: &src.ID,
 		TargetAgentID: target, MaxAttempts: s.MaxAttempts, CreatedAt: now, RunAfter: now})
+	if reason, ok := refusal(err); ok {
+		// A refusal (the source's storage target is unusable, say) does not
+		// change by retrying the slot every tick: record it and move on.
+		f.Outcome, f.Reason = store.SlotSkippedRefused, reason
+		s.log().Warn("scheduled backup refused", "schedule_id", sch.ID, "source_id", src.ID,
+			"slot", f.Slot, "reason", reason)
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -218,4 +228,18 @@ func ptr(s string) *string {
 		return nil
 	}
 	return &s
+}
+
+// refusal is the message of an EnqueueBackup error that is the hub's
+// answer (a conflict it checked before writing), not a database failure.
+func refusal(err error) (string, bool) {
+	var e *sdk.Error
+	if errors.As(err, &e) && e.Code == sdk.CodeConflict {
+		return e.Message, true
+	}
+	var c *store.ChainConflict
+	if errors.As(err, &c) {
+		return c.Msg, true
+	}
+	return "", false
 }

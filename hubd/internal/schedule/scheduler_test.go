@@ -195,6 +195,39 @@ func TestSchedulerSkipsDisabledSource(t *testing.T) {
 	})
 }
 
+// A backup the hub refuses to queue (the source's storage target is one no
+// agent can reach) is recorded as a skipped slot with the reason, and the
+// schedule moves on instead of retrying the slot every tick.
+func TestSchedulerRecordsRefusal(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, e *env) {
+		c := &clock{}
+		c.Set("2026-11-20T10:00:00Z")
+		sch := e.addSchedule(t, "", 1, "UTC", c.Now())
+		cred := &store.Credential{TenantID: e.tenant, Name: "key", Kind: "s3_access_key", Ciphertext: []byte{1}, KEKID: "k"}
+		require.NoError(t, store.CreateCredential(ctx, e.db, cred))
+		st := &store.StorageTarget{TenantID: &e.tenant, Name: "garage", Type: "s3", Endpoint: "https://s3.example.org",
+			Bucket: "b", CredentialID: cred.ID}
+		require.NoError(t, store.CreateStorageTarget(ctx, e.db, st))
+		_, err := e.db.NewUpdate().Model((*store.Source)(nil)).Set("storage_id = ?", st.ID).Where("id = ?", e.source).Exec(ctx)
+		require.NoError(t, err)
+		c.Add(time.Minute)
+		fired, err := newScheduler(e.db, c).RunOnce(ctx)
+		require.NoError(t, err)
+		require.Len(t, fired, 1)
+		require.Equal(t, store.SlotSkippedRefused, fired[0].Outcome)
+		require.Contains(t, fired[0].Reason, "not supported by any agent")
+		require.Empty(t, e.jobs(t))
+		runs, err := store.ListScheduleRuns(ctx, e.db, e.tenant, sch.ID, 10)
+		require.NoError(t, err)
+		require.Len(t, runs, 1)
+		require.Equal(t, store.SlotSkippedRefused, runs[0].Outcome)
+		require.Contains(t, *runs[0].Reason, "storage target garage")
+		fired, err = newScheduler(e.db, c).RunOnce(ctx)
+		require.NoError(t, err)
+		require.Empty(t, fired, "the refused slot is not retried")
+	})
+}
+
 // Several schedulers (hub replicas) racing over the same due slots: each
 // slot fires once. Meaningful on PostgreSQL (several connections);
 // SQLite serialises them anyway.

@@ -199,3 +199,20 @@ func RunningJobsByAgent(ctx context.Context, db bun.IDB, agentID string) (map[st
 	}
 	return out, nil
 }
+
+// AgentRecipients returns the age recipients (public keys) of the enrolled
+// agents that advertise capability, in enrollment order.
+func AgentRecipients(ctx context.Context, db bun.IDB, capability string) ([]string, error) {
+	var rows []Agent
+	if err := db.NewSelect().Model(&rows).Column("public_key", "capabilities").OrderExpr("created_at ASC, id ASC").
+		Scan(ctx); err != nil {
+		return nil, mapErr("agent recipients", err)
+	}
+	var out []string
+	for _, a := range rows {
+		if HasCapability(a.Capabilities, capability) && a.PublicKey != "" {
+			out = append(out, a.PublicKey)
+		}
+	}
+	return out, nil
+}

@@ -110,6 +110,7 @@ func finishJob(ctx context.Context, db bun.IDB, j *Job, p CompleteParams, now ti
 	if err := checkBackupReport(ctx, db, j, &p); err != nil {
 		return nil, err
 	}
+	copied := checkCopyReport(j, &p)
 	var q *bun.UpdateQuery
 	var deleted *Snapshot
 	switch p.Status {
@@ -126,6 +127,11 @@ func finishJob(ctx context.Context, db bun.IDB, j *Job, p CompleteParams, now ti
 		var err error
 		if deleted, err = recordResult(ctx, db, j, p, now); err != nil {
 			return nil, err
+		}
+		if copied != nil {
+			if err := recordCopy(ctx, db, j, copied, p.AgentID); err != nil {
+				return nil, err
+			}
 		}
 		q = db.NewUpdate().Model((*Job)(nil)).
 			Set("status = ?", JobCompleted).Set("finished_at = ?", now).

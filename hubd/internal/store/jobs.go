@@ -24,6 +24,7 @@ const (
 	JobTypeDeleteSnapshot = "delete_snapshot"
 	JobTypeTestConnection = "test_connection"
 	JobTypeVerify         = "verify"
+	JobTypeCopy           = "copy"
 )
 
 var (

@@ -11,10 +11,18 @@ import (
 	"github.com/xvault/xvault/sdk"
 )
 
-// JobStorage is the storage target a job works on: a backup's source's
-// effective storage (EffectiveStorage), else the target holding the job's
-// snapshot. nil means local_fs (or no snapshot at all).
+// JobStorage is the storage target a job works on: the one a storage test
+// checks, a backup's source's effective storage (EffectiveStorage), else
+// the target holding the job's snapshot (a copy's source side: see
+// CopyDestination). nil means local_fs (or no snapshot at all).
 func JobStorage(ctx context.Context, db bun.IDB, j *Job) (*StorageTarget, error) {
+	if j.Type == JobTypeTestConnection && j.StorageTargetID != nil {
+		t, err := GetStorageTarget(ctx, db, StorageScope{TenantID: j.TenantID}, *j.StorageTargetID)
+		if err != nil {
+			return nil, fmt.Errorf("storage of job %s: %w", j.ID, err)
+		}
+		return t, nil
+	}
 	if j.Type == JobTypeBackup {
 		if j.SourceID == nil {
 			return nil, nil
@@ -58,11 +66,12 @@ func HasCapability(raw []byte, capability string) bool {
 }
 
 // excludeObjectStorage keeps out of a claim the jobs that need an s3
-// storage target: those on a snapshot kept in one, and backups whose
-// source's effective storage is one (the source's own, else its tenant's
-// default). q selects from jobs with bun's alias "job".
+// storage target: those naming one (storage tests, copies to one), those
+// on a snapshot kept in one, and backups whose source's effective storage
+// is one (the source's own, else its tenant's default). q selects from
+// jobs with bun's alias "job".
 func excludeObjectStorage(q *bun.SelectQuery) *bun.SelectQuery {
-	return q.Where(`NOT EXISTS (SELECT 1 FROM snapshots AS xs WHERE xs.id = job.snapshot_id
+	return q.Where("job.storage_target_id IS NULL").Where(`NOT EXISTS (SELECT 1 FROM snapshots AS xs WHERE xs.id = job.snapshot_id
 		AND xs.storage_target_id IS NOT NULL)`).
 		Where(`NOT (job.type = ? AND EXISTS (SELECT 1 FROM sources AS xsrc JOIN tenants AS xt ON xt.id = xsrc.tenant_id
 		WHERE xsrc.id = job.source_id AND COALESCE(xsrc.storage_id, xt.default_storage_id) IS NOT NULL))`, JobTypeBackup)

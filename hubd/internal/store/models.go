@@ -153,11 +153,14 @@ type Job struct {
 	Warnings        json.RawMessage `bun:"warnings,type:jsonb"`
 	Result          json.RawMessage `bun:"result,type:jsonb"`      // what a test_connection job reported
 	BackupPlan      json.RawMessage `bun:"backup_plan,type:jsonb"` // backup: what the claim planned (BackupPlan JSON)
-	ErrorMessage    *string         `bun:"error_message"`
-	CreatedAt       time.Time       `bun:"created_at"`
-	StartedAt       *time.Time      `bun:"started_at"`
-	FinishedAt      *time.Time      `bun:"finished_at"`
-	UpdatedAt       time.Time       `bun:"updated_at"`
+	// StorageTargetID: the target a storage test_connection job checks, or
+	// the one a copy job copies to (nil: the claiming agent's disk).
+	StorageTargetID *string    `bun:"storage_target_id"`
+	ErrorMessage    *string    `bun:"error_message"`
+	CreatedAt       time.Time  `bun:"created_at"`
+	StartedAt       *time.Time `bun:"started_at"`
+	FinishedAt      *time.Time `bun:"finished_at"`
+	UpdatedAt       time.Time  `bun:"updated_at"`
 }
 
 type Snapshot struct {
@@ -211,7 +214,10 @@ type Restore struct {
 	DownloadTokenHash []byte          `bun:"download_token_hash"`   // sha256 of the token
 	TokenSealed       []byte          `bun:"download_token_sealed"` // the token sealed with the KEK, AD = keys.DownloadTokenAD
 	TokenKEKID        *string         `bun:"download_token_kek_id"`
-	DownloadURL       *string         `bun:"download_url"` // the agent's URL base, without the token
+	DownloadURL       *string         `bun:"download_url"`        // the agent's URL base, without the token (download_via agent)
+	DownloadVia       string          `bun:"download_via"`        // agent or bucket
+	URLSealed         []byte          `bun:"download_url_sealed"` // download_via bucket: the presigned URL sealed with the KEK, AD = keys.DownloadURLAD
+	URLKEKID          *string         `bun:"download_url_kek_id"`
 	ExpiresAt         *time.Time      `bun:"expires_at"`
 	ErrorMessage      *string         `bun:"error_message"`
 	IntoSourceID      *string         `bun:"into_source_id"`     // format database: the source restored into

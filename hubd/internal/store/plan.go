@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -91,6 +92,20 @@ func planBackup(ctx context.Context, db bun.IDB, p PlanParams) (BackupPlan, erro
 	if !hasCapability(agent.Capabilities, sdk.CapabilityIncremental) {
 		return BackupPlan{}, nil
 	}
+	if err := CheckNoCopyOfSource(ctx, db, j.TenantID, src.ID); err != nil {
+		var c *ChainConflict
+		if errors.As(err, &c) { // a chain being moved takes no new link
+			return BackupPlan{FullReason: "a snapshot of its chain is being moved (xv snapshot copy --move)"}, nil
+		}
+		return BackupPlan{}, err
+	}
+	dst, err := EffectiveStorage(ctx, db, j.TenantID, src.ID)
+	if err != nil {
+		return BackupPlan{}, err
+	}
+	if dst != nil {
+		return planInTarget(ctx, db, j, src, dst, nowOr(p.Now), fullEvery)
+	}
 	newest, parent, err := chainCandidates(ctx, db, j.TenantID, src.ID, agent.ID)
 	if err != nil || newest == nil {
 		return BackupPlan{}, err
@@ -105,7 +120,38 @@ func planBackup(ctx context.Context, db bun.IDB, p PlanParams) (BackupPlan, erro
 	if parent == nil {
 		return BackupPlan{}, nil
 	}
+	if parent.StorageTargetID != nil {
+		// A chain is read from one place: it moved to a bucket (or the
+		// source's --storage changed), so the next link starts a new chain.
+		return BackupPlan{FullReason: fmt.Sprintf("the chain of %s is in %s, this backup goes elsewhere",
+			parent.ID, *parent.StorageTargetID)}, nil
+	}
 	return planFromParent(ctx, db, parent, nowOr(p.Now), fullEvery)
+}
+
+// planInTarget plans a backup into storage target dst. A chain there is
+// not tied to an agent (docs/storage.md "Incremental chains"): every agent
+// that can reach object storage can read the artifacts and the index
+// (encrypted to all of them, ClaimedJob.IndexRecipients), so the parent is
+// the source's newest snapshot whatever agent made it, provided it is in
+// dst and starts or continues a chain.
+func planInTarget(ctx context.Context, db bun.IDB, j *Job, src *Source, dst *StorageTarget, now time.Time,
+	fullEvery time.Duration) (BackupPlan, error) {
+	var rows []Snapshot
+	err := db.NewSelect().Model(&rows).Where("tenant_id = ?", j.TenantID).Where("source_id = ?", src.ID).
+		Where("status = ?", string(sdk.SnapshotCompleted)).OrderExpr("created_at DESC, id DESC").Limit(1).Scan(ctx)
+	if err != nil {
+		return BackupPlan{}, mapErr("find chain parent", err)
+	}
+	if len(rows) == 0 || rows[0].ConfigHash == nil {
+		return BackupPlan{}, nil
+	}
+	parent := &rows[0]
+	if where := locationOf(parent); where != dst.ID {
+		return BackupPlan{FullReason: fmt.Sprintf("the chain of %s is in %s, this backup goes to storage target %s",
+			parent.ID, where, dst.ID)}, nil
+	}
+	return planFromParent(ctx, db, parent, now, fullEvery)
 }
 
 // planFromParent is the plan for continuing parent's chain, or a full with
@@ -211,8 +257,8 @@ func ChainTarget(ctx context.Context, db bun.IDB, tenantID, sourceID string, now
 	if err != nil {
 		return nil, mapErr("find chain agent", err)
 	}
-	if len(rows) == 0 || rows[0].ConfigHash == nil || rows[0].AgentID == "" {
-		return nil, nil
+	if len(rows) == 0 || rows[0].ConfigHash == nil || rows[0].AgentID == "" || rows[0].StorageTargetID != nil {
+		return nil, nil // no chain, or one in a bucket: any agent continues it
 	}
 	a, err := GetAgent(ctx, db, rows[0].AgentID)
 	if isNotFound(err) {

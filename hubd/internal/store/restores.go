@@ -16,6 +16,12 @@ const (
 	RestoreExpired = "expired"
 )
 
+// Where a restore's file is served from (restores.download_via).
+const (
+	DownloadViaAgent  = "agent"
+	DownloadViaBucket = "bucket"
+)
+
 // InsertRestore inserts a restore row (status pending unless set). The
 // caller inserts its job in the same transaction.
 func InsertRestore(ctx context.Context, db bun.IDB, r *Restore) error {
@@ -24,6 +30,9 @@ func InsertRestore(ctx context.Context, db bun.IDB, r *Restore) error {
 	}
 	if r.Status == "" {
 		r.Status = RestorePending
+	}
+	if r.DownloadVia == "" {
+		r.DownloadVia = DownloadViaAgent // also for database restores, which download nothing
 	}
 	r.CreatedAt = utcMicro(nowOr(r.CreatedAt))
 	r.UpdatedAt = r.CreatedAt
@@ -104,6 +113,8 @@ type RestoreUpdate struct {
 	Status       string
 	SizeBytes    *int64
 	URLBase      *string
+	URLSealed    []byte // download_via bucket: the sealed presigned URL, with its KEK id
+	URLKEKID     *string
 	ExpiresAt    *time.Time
 	ErrorMessage *string // "" clears it
 	Report       []byte  // a database restore's results (JSON)
@@ -120,6 +131,9 @@ func UpdateRestore(ctx context.Context, db bun.IDB, u RestoreUpdate) error {
 	}
 	if u.URLBase != nil {
 		q = q.Set("download_url = ?", *u.URLBase)
+	}
+	if u.URLSealed != nil {
+		q = q.Set("download_url_sealed = ?", u.URLSealed).Set("download_url_kek_id = ?", u.URLKEKID)
 	}
 	if u.ExpiresAt != nil {
 		q = q.Set("expires_at = ?", utcMicro(*u.ExpiresAt))

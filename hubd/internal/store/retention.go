@@ -150,6 +150,9 @@ func RequestSnapshotDelete(ctx context.Context, db bun.IDB, p DeleteSnapshotPara
 	if len(active) > 0 {
 		return nil, false, fmt.Errorf("delete snapshot %s: %w: a %s of it is in progress", snap.ID, ErrConflict, active[0].Type)
 	}
+	if err := CheckNoCopyOfSource(ctx, db, p.TenantID, snap.SourceID); err != nil {
+		return nil, false, err
+	}
 	child, err := LiveChild(ctx, db, p.TenantID, snap.ID)
 	if err != nil {
 		return nil, false, fmt.Errorf("delete snapshot %s: %w", snap.ID, err)

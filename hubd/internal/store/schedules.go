@@ -13,6 +13,7 @@ const (
 	SlotQueued          = "queued"
 	SlotSkippedActive   = "skipped_active"   // the source already had an active backup
 	SlotSkippedDisabled = "skipped_disabled" // the source is disabled
+	SlotSkippedRefused  = "skipped_refused"  // the hub refused to queue the backup (Reason says why)
 )
 
 // ScheduleRun records one slot of a schedule that fired or was skipped.
@@ -25,6 +26,7 @@ type ScheduleRun struct {
 	Slot          time.Time `bun:"slot"`
 	Outcome       string    `bun:"outcome"`
 	JobID         *string   `bun:"job_id"`
+	Reason        *string   `bun:"reason"` // skipped_refused: why the hub refused to queue the backup
 	CreatedAt     time.Time `bun:"created_at"`
 }
 
@@ -148,9 +150,9 @@ func ClaimSlot(ctx context.Context, db bun.IDB, r *ScheduleRun) (bool, error) {
 }
 
 // SetSlotOutcome records what happened to a claimed slot.
-func SetSlotOutcome(ctx context.Context, db bun.IDB, runID, outcome string, jobID *string) error {
+func SetSlotOutcome(ctx context.Context, db bun.IDB, runID, outcome string, jobID, reason *string) error {
 	_, err := db.NewUpdate().Model((*ScheduleRun)(nil)).
-		Set("outcome = ?", outcome).Set("job_id = ?", jobID).
+		Set("outcome = ?", outcome).Set("job_id = ?", jobID).Set("reason = ?", reason).
 		Where("id = ?", runID).Exec(ctx)
 	return mapErr("set schedule slot outcome", err)
 }

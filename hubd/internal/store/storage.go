@@ -2,10 +2,8 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -87,14 +85,15 @@ func ListStorageTargets(ctx context.Context, db bun.IDB, sc StorageScope, p List
 
 // StorageUsage counts what refers to a storage target.
 type StorageUsage struct {
-	Sources, Snapshots, Tenants int
+	Sources, Snapshots, Tenants, Jobs int
 }
 
 // InUse reports whether anything refers to the target.
-func (u StorageUsage) InUse() bool { return u.Sources+u.Snapshots+u.Tenants > 0 }
+func (u StorageUsage) InUse() bool { return u.Sources+u.Snapshots+u.Tenants+u.Jobs > 0 }
 
 func (u StorageUsage) String() string {
-	return fmt.Sprintf("%d source(s), %d snapshot(s), %d tenant default(s)", u.Sources, u.Snapshots, u.Tenants)
+	return fmt.Sprintf("%d source(s), %d snapshot(s), %d tenant default(s), %d active job(s)",
+		u.Sources, u.Snapshots, u.Tenants, u.Jobs)
 }
 
 // StorageTargetUsage counts the sources, snapshots and tenant defaults that
@@ -116,6 +115,12 @@ func StorageTargetUsage(ctx context.Context, db bun.IDB, id string) (StorageUsag
 		}
 		*c.n = int(n)
 	}
+	n, err := db.NewSelect().Model((*Job)(nil)).Where("storage_target_id = ?", id).
+		Where("status IN (?)", bun.In(activeStatuses)).Count(ctx)
+	if err != nil {
+		return u, mapErr("count jobs on storage target", err)
+	}
+	u.Jobs = int(n)
 	return u, nil
 }
 
@@ -160,8 +165,7 @@ func EffectiveStorage(ctx context.Context, db bun.IDB, tenantID, sourceID string
 	t, err := GetStorageTarget(ctx, db, StorageScope{TenantID: tenantID}, id)
 	if isNotFound(err) {
 		// Never fall back to local_fs: the source names a target its tenant cannot use.
-		return nil, fmt.Errorf("storage of source %s: %w: storage target %s is not one its tenant may use",
-			sourceID, ErrConflict, id)
+		return nil, chainConflict("storage of source %s: storage target %s is not one its tenant may use", sourceID, id)
 	}
 	return t, err
 }
@@ -178,15 +182,8 @@ func checkBackupStorage(ctx context.Context, db bun.IDB, tenantID, sourceID stri
 	case err != nil || t == nil:
 		return err
 	}
-	all, err := AgentCapabilities(ctx, db)
-	if err != nil {
-		return fmt.Errorf("check storage of backup: %w", err)
-	}
-	for _, raw := range all {
-		var caps []string
-		if json.Unmarshal(raw, &caps) == nil && slices.Contains(caps, sdk.CapabilityStorageS3) {
-			return nil
-		}
+	if ok, err := AnyAgentCan(ctx, db, sdk.CapabilityStorageS3); err != nil || ok {
+		return err
 	}
 	return sdk.Errorf(sdk.CodeConflict, "storage target %s (%s) is not supported by any agent yet: no enrolled "+
 		"agent advertises %s; hint: point the source back at local_fs (xv source update ID --storage local_fs) "+
@@ -203,4 +200,18 @@ func SetTenantDefaultStorage(ctx context.Context, db bun.IDB, tenantID string, i
 		return mapErr("set default storage of tenant", err)
 	}
 	return requireRow(res, "set default storage of tenant")
+}
+
+// AnyAgentCan reports whether some enrolled agent advertises capability.
+func AnyAgentCan(ctx context.Context, db bun.IDB, capability string) (bool, error) {
+	all, err := AgentCapabilities(ctx, db)
+	if err != nil {
+		return false, fmt.Errorf("find agents with %s: %w", capability, err)
+	}
+	for _, raw := range all {
+		if HasCapability(raw, capability) {
+			return true, nil
+		}
+	}
+	return false, nil
 }

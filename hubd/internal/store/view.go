@@ -21,6 +21,7 @@ func JobView(j *Job) sdk.Job {
 		Status: sdk.JobStatus(j.Status), Attempt: j.Attempt, MaxAttempts: j.MaxAttempts, AgentID: derefStr(j.AgentID),
 		TargetAgentID: derefStr(j.TargetAgentID), SnapshotID: derefStr(j.SnapshotID), ErrorMessage: derefStr(j.ErrorMessage),
 		CancelRequested: j.CancelRequested, CreatedAt: j.CreatedAt, StartedAt: j.StartedAt, FinishedAt: j.FinishedAt,
+		StorageTargetID: derefStr(j.StorageTargetID),
 	}
 	if !j.RunAfter.IsZero() && sdk.JobStatus(j.Status) == sdk.JobQueued {
 		ra := j.RunAfter
@@ -43,6 +44,11 @@ func JobView(j *Job) sdk.Job {
 			var rep sdk.VerifyReport
 			if json.Unmarshal(r, &rep) == nil {
 				out.Verify = &rep
+			}
+		case JobTypeCopy:
+			var rep sdk.CopyReport
+			if json.Unmarshal(r, &rep) == nil {
+				out.Copy = &rep
 			}
 		}
 	}

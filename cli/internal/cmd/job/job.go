@@ -45,7 +45,7 @@ Examples:
 			cmdutil.TenantFlag(),
 			&cli.StringFlag{Name: "status", Usage: "only jobs in `STATUS`: queued, running, finalizing, completed, failed, canceled", Destination: &opts.Status},
 			&cli.StringFlag{Name: "source", Usage: "only jobs of source `ID`", Destination: &opts.Source},
-			&cli.StringFlag{Name: "type", Usage: "only jobs of `TYPE`: backup, restore, delete_snapshot, test_connection, verify", Destination: &opts.TypeOf},
+			&cli.StringFlag{Name: "type", Usage: "only jobs of `TYPE`: backup, restore, delete_snapshot, test_connection, verify, copy", Destination: &opts.TypeOf},
 		}, cmdutil.ListFlags(&opts.List.ListOptions)...),
 		Action: func(c *cli.Context) error {
 			if _, err := cmdutil.Args(c); err != nil {

@@ -26,7 +26,8 @@ func newDownloadCmd(f *cmdutil.Factory) *cli.Command {
 		Usage: "Download a ready restore (resumable) and optionally unpack it",
 		UsageText: `xv restore download ID [--output FILE | --extract-to DIR] [--tenant ID]
 
-Downloads from the agent holding the snapshot. An interrupted download leaves
+Downloads from the agent that published the restore, or, for a restore
+written to a bucket, with its presigned URL. An interrupted download leaves
 FILE.partial; running the command again resumes it (HTTP Range). The byte
 count is checked against the hub's record.
 

@@ -73,7 +73,7 @@ func (f *fetcher) get(ctx context.Context, r *sdk.Restore, out *os.File, have in
 	}
 	resp, err := f.hc.Do(req)
 	if err != nil {
-		return 0, fmt.Errorf("download restore %s from its agent: %w", r.ID, errors.Unwrap(err))
+		return 0, fmt.Errorf("download restore %s from %s: %w", r.ID, source(r), errors.Unwrap(err))
 	}
 	defer func() { _ = resp.Body.Close() }()
 	switch resp.StatusCode {
@@ -81,12 +81,18 @@ func (f *fetcher) get(ctx context.Context, r *sdk.Restore, out *os.File, have in
 	case http.StatusOK, http.StatusRequestedRangeNotSatisfiable:
 		have = 0
 		if resp.StatusCode != http.StatusOK {
-			return 0, fmt.Errorf("download restore %s: the agent refused the resume; delete the .partial file", r.ID)
+			return 0, fmt.Errorf("download restore %s: %s refused the resume; delete the .partial file", r.ID, source(r))
 		}
 	case http.StatusGone:
 		return 0, cmdutil.WithHint(fmt.Errorf("download restore %s: the link expired", r.ID), "start a new restore")
+	case http.StatusForbidden:
+		if r.DownloadVia == sdk.DownloadViaBucket { // S3 answers 403 to an expired presigned URL
+			return 0, cmdutil.WithHint(fmt.Errorf("download restore %s: the bucket refused the link (403 Forbidden): it expired or was revoked",
+				r.ID), "start a new restore")
+		}
+		return 0, fmt.Errorf("download restore %s: %s answered %s", r.ID, source(r), resp.Status)
 	default:
-		return 0, fmt.Errorf("download restore %s: the agent answered %s", r.ID, resp.Status)
+		return 0, fmt.Errorf("download restore %s: %s answered %s", r.ID, source(r), resp.Status)
 	}
 	if err := out.Truncate(have); err != nil {
 		return 0, err
@@ -101,6 +107,14 @@ func (f *fetcher) get(ctx context.Context, r *sdk.Restore, out *os.File, have in
 		return pw.n, fmt.Errorf("download restore %s: %w (run the command again to resume)", r.ID, err)
 	}
 	return pw.n, nil
+}
+
+// source names where a restore is downloaded from, for messages.
+func source(r *sdk.Restore) string {
+	if r.DownloadVia == sdk.DownloadViaBucket {
+		return "the bucket"
+	}
+	return "its agent"
 }
 
 // extractTo downloads the restore to a temporary file and unpacks it into

@@ -1,6 +1,7 @@
 // Package restore implements `xv snapshot restore` and `xv restore`:
-// restore a snapshot into an expiring download link on its agent, follow
-// it, and download (and optionally extract) the result.
+// restore a snapshot into an expiring download link (on its agent, or a
+// presigned URL of the bucket an S3 snapshot is kept in), follow it, and
+// download (and optionally extract) the result.
 package restore
 
 import (
@@ -75,8 +76,9 @@ func newShowCmd(f *cmdutil.Factory) *cli.Command {
 		Usage: "Show one restore and, while it is ready, its download link",
 		UsageText: `xv restore show ID [--tenant ID]
 
-The download link carries its own secret token: anyone holding it can
-download until it expires. Treat it like a password.`,
+The download link carries its own secret token (or, for a restore written
+to a bucket, its signature): anyone holding it can download until it
+expires. Treat it like a password.`,
 		Flags: []cli.Flag{cmdutil.TenantFlag()},
 		Action: func(c *cli.Context) error {
 			return cmdutil.WithID(c, f, opts, func(ctx context.Context, o *cmdutil.IDOptions) error {
@@ -102,6 +104,9 @@ func Print(d cmdutil.Deps, r *sdk.Restore) error {
 	fl.Add("Format", string(r.Format))
 	if len(r.Paths) > 0 {
 		fl.Add("Paths", strings.Join(r.Paths, ", "))
+	}
+	if r.DownloadVia != "" {
+		fl.Add("Download via", string(r.DownloadVia))
 	}
 	fl.Add("Status", string(r.Status))
 	if r.SizeBytes > 0 {

@@ -28,13 +28,13 @@ type createOptions struct {
 // NewSnapshotRestoreCmd returns `xv snapshot restore`.
 func NewSnapshotRestoreCmd(f *cmdutil.Factory) *cli.Command {
 	opts := &createOptions{}
-	var format string
+	var format, via string
 	var paths, databases cli.StringSlice
 	return &cli.Command{
 		Name:  "restore",
 		Usage: "Restore a snapshot into an expiring download link (zip or tar.zst), or into a database server",
 		UsageText: `xv snapshot restore ID [--format zip|tar.zst] [--path P]... [--expires-in 2h] [--wait]
-                    [--output FILE | --extract-to DIR] [--force] [--tenant ID]
+                    [--download-via bucket|agent] [--output FILE | --extract-to DIR] [--force] [--tenant ID]
 xv snapshot restore ID --into SOURCE [--database DB]... [--as NEWNAME] [--create-database]
                     [--replace] [--keep-owners] [--table-prefix P] [--wait] [--force] [--tenant ID]
 
@@ -42,6 +42,14 @@ The agent holding the snapshot checks the artifact's sha256 against the hub's
 record while it decrypts it, and publishes the download only when the whole
 artifact checked out. The link expires after --expires-in (at most the
 setting download_expiration_hours).
+
+A snapshot kept in an S3 storage target is restored by any agent that can
+reach the bucket: by default (--download-via bucket) the file is written
+back to the bucket and the link is a presigned GET URL of it, valid for
+--expires-in (at most 7 days, the limit of S3 presigned URLs); the hub
+serves no bytes. --download-via agent serves it from the agent's download
+server instead, for when users cannot reach the bucket. A local_fs
+snapshot is always served by its agent.
 
 With --into, the snapshot's database dumps are loaded into the server of
 SOURCE, a mysql or postgres source of the tenant (its connection, credential
@@ -71,6 +79,7 @@ Examples:
 			&cli.StringFlag{Name: "format", Value: "zip", Usage: "`FORMAT`: zip or tar.zst", Destination: &format},
 			&cli.StringSliceFlag{Name: "path", Usage: "restore only `PATH` (repeatable; as listed in the snapshot)", Destination: &paths},
 			&cli.StringFlag{Name: "expires-in", Usage: "link lifetime, e.g. 2h (default: the setting)", Destination: &opts.Req.ExpiresIn},
+			&cli.StringFlag{Name: "download-via", Usage: "`WHERE` the file is served from: bucket (presigned URL; default for S3 snapshots) or agent", Destination: &via},
 			&cli.BoolFlag{Name: "wait", Aliases: []string{"w"}, Usage: "wait until the restore is ready or failed", Destination: &opts.Wait},
 			&cli.StringFlag{Name: "output", Usage: "when ready, download to `FILE`", Destination: &opts.Output},
 			&cli.StringFlag{Name: "extract-to", Usage: "when ready, download and unpack into `DIR`", Destination: &opts.ExtractTo},
@@ -97,6 +106,11 @@ Examples:
 			} else if err := cmdutil.OneOf("format", format, string(sdk.RestoreZip), string(sdk.RestoreTarZst)); err != nil {
 				return err
 			}
+			if via != "" {
+				if err := cmdutil.OneOf("download-via", via, string(sdk.DownloadViaBucket), string(sdk.DownloadViaAgent)); err != nil {
+					return err
+				}
+			}
 			if opts.Output != "" && opts.ExtractTo != "" {
 				return cmdutil.UsageErrorf("--output and --extract-to exclude each other")
 			}
@@ -104,6 +118,7 @@ Examples:
 				return cmdutil.UsageErrorf("--poll-interval must be positive")
 			}
 			opts.SnapshotID, opts.Req.Format, opts.Req.Paths = args[0], sdk.RestoreFormat(format), paths.Value()
+			opts.Req.DownloadVia = sdk.DownloadVia(via)
 			opts.Req.Databases = databases.Value()
 			opts.Wait = opts.Wait || opts.Output != "" || opts.ExtractTo != ""
 			if opts.Deps, err = f.Deps(c); err != nil {
@@ -149,7 +164,7 @@ func createRun(ctx context.Context, opts *createOptions) error {
 
 // checkIntoFlags refuses download flags with --into and database flags without it.
 func checkIntoFlags(c *cli.Context, into bool) error {
-	download := []string{"format", "path", "expires-in", "output", "extract-to"}
+	download := []string{"format", "path", "expires-in", "download-via", "output", "extract-to"}
 	database := []string{"database", "as", "create-database", "replace", "keep-owners", "table-prefix"}
 	check, other := database, "needs --into SOURCE"
 	if into {

@@ -20,7 +20,7 @@ func NewCmd(f *cmdutil.Factory) *cli.Command {
 	return cmdutil.Group(&cli.Command{
 		Name:        "snapshot",
 		Usage:       "List, show and restore snapshots (encrypted backup artifacts)",
-		Subcommands: []*cli.Command{newListCmd(f), newShowCmd(f), restore.NewSnapshotRestoreCmd(f), newVerifyCmd(f), newDeleteCmd(f)},
+		Subcommands: []*cli.Command{newListCmd(f), newShowCmd(f), restore.NewSnapshotRestoreCmd(f), newVerifyCmd(f), newCopyCmd(f), newDeleteCmd(f)},
 	})
 }
 

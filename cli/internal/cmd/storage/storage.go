@@ -18,7 +18,7 @@ func NewCmd(f *cmdutil.Factory) *cli.Command {
 	return cmdutil.Group(&cli.Command{
 		Name:        "storage",
 		Usage:       "Manage storage targets (S3-compatible buckets for snapshots)",
-		Subcommands: []*cli.Command{newCreateCmd(f), newListCmd(f), newShowCmd(f), newDeleteCmd(f)},
+		Subcommands: []*cli.Command{newCreateCmd(f), newListCmd(f), newShowCmd(f), newTestCmd(f), newDeleteCmd(f)},
 	})
 }
 

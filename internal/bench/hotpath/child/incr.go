@@ -135,7 +135,7 @@ func storeIndex(p *storage.Pending, res *connector.IncrementalResult, req connec
 		h.ParentSnapshotID, m.Kind = req.Parent.Header.SnapshotID, "incremental"
 	}
 	h.CreatedAt = time.Now().UTC()
-	n, sum, err := p.WriteFile(archive.IndexName, func(w io.Writer) error { return incremental.Encode(w, id.Recipient(), res.Index) })
+	n, sum, err := p.WriteFile(archive.IndexName, func(w io.Writer) error { return incremental.Encode(w, res.Index, id.Recipient()) })
 	if err != nil {
 		return fmt.Errorf("store incremental index: %w", err)
 	}
