@@ -48,7 +48,7 @@ func main() {
 	flag.Uint64Var(&o.seed, "seed", 1, "dataset seed")
 	flag.IntVar(&o.runs, "runs", 1, "runs per mode; the run with the median wall time is reported")
 	flag.StringVar(&o.modes, "modes", "exec,sftp,baseline",
-		"comma-separated modes: exec, sftp (xVault with that transfer), pull (xVault's sftp connector alone, bodies discarded), baseline; "+
+		"comma-separated modes: exec, sftp (xVault with that transfer, to local_fs), s3, sftp-s3 (the same, exec or sftp, to S3: versitygw on loopback), pull (xVault's sftp connector alone, bodies discarded), baseline; "+
 			"exec-incr, sftp-incr (full, unchanged re-run, 1 % changed), nightly30 (30 exec nightlies), restic (local anchors); "+
 			"database (a MariaDB database of -db-size: xVault's mysql connector vs mariadb-dump | zstd | age)")
 	dbSizeFlag := flag.String("db-size", "1GiB", "approximate dump size of the database of -modes database")
@@ -104,6 +104,7 @@ func run(ctx context.Context, o options, stdout, log io.Writer) error {
 	}
 	printReport(stdout, facts, m, samples, o.runs)
 	printIncrReport(stdout, samples)
+	printS3Report(stdout, m.Bytes, samples)
 	if strings.Contains(","+o.modes+",", ",restic,") && !haveRestic() {
 		fmt.Fprintln(stdout, resticMissing)
 	}
@@ -162,6 +163,8 @@ func runMode(ctx context.Context, o options, e *env, m datasetManifest, mode str
 		return one(runXVault(ctx, e, r, xvRun{transfer: mode, cpuProfile: profile, verify: first}))
 	case "pull":
 		return one(runXVault(ctx, e, r, xvRun{transfer: "sftp", pullOnly: true}))
+	case "s3", "sftp-s3":
+		return one(runS3(ctx, e, r, xvRun{transfer: s3Transfer(mode), cpuProfile: profile, verify: first}))
 	case "baseline":
 		return one(runBaseline(ctx, e, m.Files+1, first)) // +1: MANIFEST.json
 	case "exec-incr", "sftp-incr":
@@ -174,7 +177,7 @@ func runMode(ctx context.Context, o options, e *env, m datasetManifest, mode str
 	case "restic":
 		return runRestic(ctx, o, e, r, first)
 	default:
-		return nil, fmt.Errorf("unknown mode %q (want sftp, exec, pull, baseline, exec-incr, sftp-incr, nightly30 or restic)", mode)
+		return nil, fmt.Errorf("unknown mode %q (want sftp, exec, s3, sftp-s3, pull, baseline, exec-incr, sftp-incr, nightly30 or restic)", mode)
 	}
 }
 
@@ -205,7 +208,7 @@ func setup(ctx context.Context, work, dataset, overlay string) (*env, func(), er
 		return nil, nil, fmt.Errorf("start sshd: %w", err)
 	}
 	e.server = newServerMeter(e.srv.PID())
-	cleanup := func() { e.srv.Stop(); e.server.close(); _ = os.RemoveAll(work) }
+	cleanup := func() { e.srv.Stop(); e.server.close(); e.stopS3(); _ = os.RemoveAll(work) }
 	if err := os.WriteFile(e.keyFile, e.srv.ClientKey, 0o600); err != nil {
 		cleanup()
 		return nil, nil, err

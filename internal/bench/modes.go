@@ -33,6 +33,7 @@ type env struct {
 	overlay  string              // the -overlay the child was built with, if any
 	indexID  *age.X25519Identity // the incremental modes' stand-in for the agent's own key
 	incr     *incrData           // the incremental modes' copy of the dataset, made on first use
+	s3       *s3Env              // the S3 modes' versitygw, started on first use
 }
 
 // sample is one measured run of one mode.
@@ -42,6 +43,7 @@ type sample struct {
 	outBytes int64
 	detail   string
 	incr     *incrRow // set for the rows of the incremental table
+	s3       *s3Row   // set for the S3 rows (they are in the main table too)
 }
 
 // buildChild compiles hotpath/child into dst with an overlay that places it
@@ -124,17 +126,9 @@ func runXVault(ctx context.Context, e *env, run int, x xvRun) (sample, error) {
 		HostKey: e.srv.HostKeyFingerprint, Paths: []string{e.dataset}, Transfer: x.transfer,
 		Recipient: e.identity.Recipient().String(), StoreDir: store, CPUProfile: x.cpuProfile, PullOnly: x.pullOnly,
 	}
-	in, _ := json.Marshal(spec)
-	var stdout bytes.Buffer
-	cmd := exec.CommandContext(ctx, e.child)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(in), &stdout, os.Stderr
-	use, err := measure(cmd, e.server)
+	use, res, err := runChild(ctx, e, spec)
 	if err != nil {
-		return sample{}, fmt.Errorf("%s: child: %w", x.mode(), err)
-	}
-	var res hotpath.Result
-	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
-		return sample{}, fmt.Errorf("%s: child result: %w", x.mode(), err)
+		return sample{}, fmt.Errorf("%s: %w", x.mode(), err)
 	}
 	mode := x.mode()
 	if e.overlay != "" {
@@ -153,6 +147,23 @@ func runXVault(ctx context.Context, e *env, run int, x xvRun) (sample, error) {
 		s.detail += ", artifact verified (archive.VerifyFile with the identity)"
 	}
 	return s, nil
+}
+
+// runChild runs the xVault child on spec, measured, and decodes its result.
+func runChild(ctx context.Context, e *env, spec hotpath.Spec) (usage, hotpath.Result, error) {
+	var res hotpath.Result
+	in, _ := json.Marshal(spec)
+	var stdout bytes.Buffer
+	cmd := exec.CommandContext(ctx, e.child)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(in), &stdout, os.Stderr
+	use, err := measure(cmd, e.server)
+	if err != nil {
+		return use, res, fmt.Errorf("child: %w", err)
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
+		return use, res, fmt.Errorf("child result: %w", err)
+	}
+	return use, res, nil
 }
 
 func verifyArtifact(ctx context.Context, res hotpath.Result, id age.Identity) error {

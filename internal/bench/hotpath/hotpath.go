@@ -37,6 +37,22 @@ type Spec struct {
 	// agent does (agentd/agent/incremental.go) and stores the new index
 	// beside the artifact; nil: a plain Pull (the exec and sftp rows).
 	Incremental *IncrementalSpec `json:"incremental,omitempty"`
+	// S3, if set, streams the artifact into a multipart upload to this
+	// bucket instead of StoreDir, as agentd/agent/pending.go's s3Pending
+	// does (Complete, size and sha256 checked, then meta.json and
+	// manifest.json).
+	S3 *S3Spec `json:"s3,omitempty"`
+}
+
+// S3Spec is the storage target of an S3 run (objstore.Config's fields) and
+// the snapshot id that names its key.
+type S3Spec struct {
+	Endpoint        string `json:"endpoint"`
+	Bucket          string `json:"bucket"`
+	Region          string `json:"region"`
+	AccessKeyID     string `json:"access_key_id"`
+	SecretAccessKey string `json:"secret_access_key"` // the throwaway server's root secret (JSON on stdin only)
+	SnapshotID      string `json:"snapshot_id"`
 }
 
 // IncrementalSpec places a backup in its chain. The index is encrypted to
@@ -67,6 +83,20 @@ type Result struct {
 	FilesRead int64 `json:"files_read"`
 	// Incremental is set for an incremental spec.
 	Incremental *IncrementalResult `json:"incremental,omitempty"`
+	// S3 is set for an S3 spec; ArtifactPath is then the object key.
+	S3 *S3Result `json:"s3,omitempty"`
+}
+
+// S3Result is what the upload reported. CommitSeconds of an S3 run is
+// CompleteSeconds plus the two small PUTs.
+type S3Result struct {
+	Prefix string `json:"prefix"` // the snapshot's key prefix
+	// CompleteSeconds is Upload.Complete: the last part, the wait for the
+	// parts in flight, CompleteMultipartUpload (versitygw concatenates
+	// the parts there) and the HEAD.
+	CompleteSeconds float64 `json:"complete_seconds"`
+	// PeakBufferBytes is the most part-buffer memory the upload held.
+	PeakBufferBytes int64 `json:"peak_buffer_bytes"`
 }
 
 // IncrementalResult is what PullIncremental reported.

@@ -59,6 +59,9 @@ func run(ctx context.Context) error {
 	if spec.Incremental != nil {
 		backupFn = incrementalBackup
 	}
+	if spec.S3 != nil {
+		backupFn = s3Backup
+	}
 	res, err := backupFn(ctx, spec)
 	if err != nil {
 		return err
@@ -70,15 +73,6 @@ func run(ctx context.Context) error {
 // age → storage, then commit.
 func backup(ctx context.Context, spec hotpath.Spec) (hotpath.Result, error) {
 	var out hotpath.Result
-	recipient, err := age.ParseX25519Recipient(spec.Recipient)
-	if err != nil {
-		return out, fmt.Errorf("recipient: %w", err)
-	}
-	counter := &connCounter{}
-	conn, err := newConnector(spec, counter)
-	if err != nil {
-		return out, err
-	}
 	store, err := storage.Open(spec.StoreDir)
 	if err != nil {
 		return out, err
@@ -90,18 +84,9 @@ func backup(ctx context.Context, spec hotpath.Spec) (hotpath.Result, error) {
 	}
 	defer p.Abort() //nolint:errcheck // no-op after Commit
 	started := time.Now()
-	w, err := archive.NewWriter(p, recipient, archive.Options{})
+	res, err := pullArtifact(ctx, spec, p, &out)
 	if err != nil {
-		return out, fmt.Errorf("start artifact: %w", err)
-	}
-	sink := &archiveSink{w: w}
-	if err := conn.Pull(ctx, sink); err != nil {
-		w.Close() //nolint:errcheck // the pull error is the one to report
 		return out, err
-	}
-	res, err := w.Close()
-	if err != nil {
-		return out, fmt.Errorf("finish artifact: %w", err)
 	}
 	pulled := time.Now()
 	m := archive.Manifest{AgeRecipient: spec.Recipient, StartedAt: started, FinishedAt: pulled}
@@ -109,13 +94,42 @@ func backup(ctx context.Context, spec hotpath.Spec) (hotpath.Result, error) {
 	if _, err := p.Commit(m, archive.Meta{CreatedAt: pulled}); err != nil {
 		return out, err
 	}
-	out.Artifact, out.Warnings = res, int(sink.warnings.Load())
-	out.FilesRead = res.Files
-	out.SSHBytesRead, out.SSHBytesWritten = counter.read.Load(), counter.written.Load()
 	out.PullSeconds = pulled.Sub(started).Seconds()
 	out.CommitSeconds = time.Since(pulled).Seconds()
 	out.ArtifactPath, err = store.ArtifactPath(ids)
 	return out, err
+}
+
+// pullArtifact runs the connector into an artifact written to dst (tar →
+// zstd → age) and returns the writer's result; the counters of the run go
+// into out.
+func pullArtifact(ctx context.Context, spec hotpath.Spec, dst io.Writer, out *hotpath.Result) (archive.Result, error) {
+	recipient, err := age.ParseX25519Recipient(spec.Recipient)
+	if err != nil {
+		return archive.Result{}, fmt.Errorf("recipient: %w", err)
+	}
+	counter := &connCounter{}
+	conn, err := newConnector(spec, counter)
+	if err != nil {
+		return archive.Result{}, err
+	}
+	w, err := archive.NewWriter(dst, recipient, archive.Options{})
+	if err != nil {
+		return archive.Result{}, fmt.Errorf("start artifact: %w", err)
+	}
+	sink := &archiveSink{w: w}
+	if err := conn.Pull(ctx, sink); err != nil {
+		w.Close() //nolint:errcheck // the pull error is the one to report
+		return archive.Result{}, err
+	}
+	res, err := w.Close()
+	if err != nil {
+		return archive.Result{}, fmt.Errorf("finish artifact: %w", err)
+	}
+	out.Artifact, out.Warnings = res, int(sink.warnings.Load())
+	out.FilesRead = res.Files
+	out.SSHBytesRead, out.SSHBytesWritten = counter.read.Load(), counter.written.Load()
+	return res, nil
 }
 
 // newConnector is the sftp connector with the agent's defaults; counter
