@@ -168,16 +168,35 @@ const (
 		"auth required pam_unix.so nodelay\naccount required pam_unix.so\nsession required pam_permit.so\n"
 )
 
+// pamMu serialises ensurePAMService within a test binary (parallel tests).
+var pamMu sync.Mutex
+
 func ensurePAMService() error {
+	pamMu.Lock()
+	defer pamMu.Unlock()
 	if b, err := os.ReadFile(pamServiceFile); err == nil && string(b) == pamConfig {
 		return nil
 	}
-	// Written to a temporary name and renamed, so a parallel test never reads half a file.
-	tmp := fmt.Sprintf("%s.%d.tmp", pamServiceFile, os.Getpid())
-	if err := os.WriteFile(tmp, []byte(pamConfig), 0o644); err != nil {
+	// Written to a temporary file of its own (other test binaries run at the
+	// same time) and renamed, so a parallel test never reads half a file.
+	f, err := os.CreateTemp(filepath.Dir(pamServiceFile), pamService+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("write PAM service: %w", err)
+	}
+	tmp := f.Name()
+	_, err = f.WriteString(pamConfig)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp, 0o644)
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
 		return fmt.Errorf("write PAM service: %w", err)
 	}
 	if err := os.Rename(tmp, pamServiceFile); err != nil {
+		_ = os.Remove(tmp)
 		return fmt.Errorf("install PAM service: %w", err)
 	}
 	return nil
