@@ -120,8 +120,14 @@ func showRun(ctx context.Context, opts *cmdutil.IDOptions) error {
 	fl.Add("Files", output.Count(s.FileCount))
 	fl.Add("SHA256", s.SHA256)
 	fl.Add("Storage backend", s.StorageBackend)
-	fl.Add("Agent", s.AgentID)
-	fl.Add("Local path", s.LocalPath)
+	if s.StorageTargetID != "" {
+		fl.Add("Storage target", storageTargetName(ctx, opts, s.StorageTargetID))
+		fl.Add("Made by agent", s.AgentID)
+		fl.Add("Key prefix", s.LocalPath)
+	} else {
+		fl.Add("Agent", s.AgentID)
+		fl.Add("Local path", s.LocalPath)
+	}
 	fl.Add("Age recipient", s.Recipient)
 	fl.Add("Started", opts.Out.WhenPtr(s.StartedAt))
 	fl.Add("Finished", opts.Out.WhenPtr(s.FinishedAt))
@@ -178,4 +184,14 @@ func addChain(ctx context.Context, opts *cmdutil.IDOptions, fl *output.Fields, s
 		cur = p.ParentSnapshotID
 	}
 	fl.Add("Chain", strings.Join(ids, " "))
+}
+
+// storageTargetName is "ID (name, bucket B at ENDPOINT)", or the id alone
+// when the target cannot be read.
+func storageTargetName(ctx context.Context, opts *cmdutil.IDOptions, id string) string {
+	t, err := opts.Client.GetStorageTarget(ctx, id)
+	if err != nil {
+		return id
+	}
+	return fmt.Sprintf("%s (%s, bucket %s at %s)", id, t.Name, t.Bucket, t.Endpoint)
 }
