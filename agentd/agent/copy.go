@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/xvault/xvault/agentd/internal/connector"
 	"github.com/xvault/xvault/agentd/internal/egress"
@@ -43,6 +45,9 @@ func (a *Agent) copySnapshot(ctx context.Context, l *lease) error {
 	}
 	dst, err := a.copyStore(ctx, l)
 	if err != nil {
+		return err
+	}
+	if err := checkNotAliased(ctx, src, dst, snapshotIDs(j)); err != nil {
 		return err
 	}
 	var written []storage.SnapshotIDs
@@ -280,4 +285,38 @@ func (a *Agent) openTarget(st *sdk.StorageLease, key *sdk.SecretPayload) (*objst
 		return nil, s3Failure(fmt.Errorf("storage target %s: %w", st.TargetID, err))
 	}
 	return s, nil
+}
+
+// checkNotAliased refuses a copy between two targets that are the same
+// place under different names (one bucket and prefix, the endpoint spelled
+// two ways): writing the copy would overwrite the source, and deleting the
+// "old" copy would delete the only one. A probe object written through dst
+// must not be readable through src.
+func checkNotAliased(ctx context.Context, src, dst *objstore.Store, ids storage.SnapshotIDs) error {
+	if src == nil || dst == nil {
+		return nil // an agent's disk and a bucket
+	}
+	prefix, err := dst.SnapshotPrefix(ids)
+	if err != nil {
+		return fmt.Errorf("locate snapshot %s: %w: %w", ids.SnapshotID, err, connector.ErrPermanent)
+	}
+	var nonce [8]byte
+	_, _ = rand.Read(nonce[:])
+	key := prefix + ".xvault-copy-probe-" + hex.EncodeToString(nonce[:])
+	if err := dst.PutSmall(ctx, key, []byte("xvault copy probe\n")); err != nil {
+		return s3Failure(fmt.Errorf("write a probe to the destination bucket %s: %w", dst.Bucket(), err))
+	}
+	defer func() { _ = dst.Delete(context.WithoutCancel(ctx), key) }()
+	srcKey := src.Prefix() + strings.TrimPrefix(key, dst.Prefix())
+	rc, err := src.Open(ctx, srcKey)
+	switch {
+	case err == nil:
+		_ = rc.Close()
+		return fmt.Errorf("the destination target is the source target under another name (bucket %s at %s, prefix %q): "+
+			"a copy would overwrite the snapshot and the move would delete it: %w", dst.Bucket(), dst.Endpoint(),
+			dst.Prefix(), connector.ErrPermanent)
+	case errors.Is(err, objstore.ErrNotFound):
+		return nil
+	}
+	return s3Failure(fmt.Errorf("probe the source bucket %s: %w", src.Bucket(), err))
 }

@@ -23,14 +23,7 @@ import (
 // fixture's tenant on srv, with the given secret.
 func (f *fixture) s3Target(t *testing.T, srv *s3server.Server, name, secret string) sdk.StorageTarget {
 	t.Helper()
-	var cred sdk.Credential
-	f.hub.xvJSON(t, f.tenant, secret, &cred, "credential", "create", "--name", name+"-key",
-		"--access-key-id", srv.AccessKey, "--secret-access-key-stdin")
-	var target sdk.StorageTarget
-	f.hub.xvJSON(t, f.tenant, "", &target, "storage", "create", "--type", "s3", "--name", name,
-		"--endpoint", srv.Endpoint, "--bucket", srv.Bucket, "--region", srv.Region, "--prefix", "xv",
-		"--path-style", "--credential", cred.ID)
-	return target
+	return f.s3TargetAt(t, srv, name, srv.Endpoint, srv.Bucket, secret)
 }
 
 // TestS3BackupOutlivesItsAgent backs up to a bucket with agent A, stops A

@@ -97,6 +97,19 @@ func TestS3StorageTestAndMove(t *testing.T) {
 	rep, code := h.verifyWait(t, f.tenant, inc.ID)
 	require.Equalf(t, 0, code, "verify the moved chain: %+v", rep)
 
+	// The same bucket and prefix under another name (the endpoint spelled
+	// with "localhost"): the agent's probe refuses the move, which would
+	// otherwise overwrite the chain and then delete it.
+	alias := f.s3TargetAt(t, s3, "alias", strings.Replace(s3.Endpoint, "127.0.0.1", "localhost", 1), s3.Bucket, s3.SecretKey)
+	j, code = move(t, full.ID, alias.ID)
+	require.Equal(t, 4, code)
+	require.Contains(t, j.ErrorMessage, "the source target under another name")
+	for _, s := range []sdk.Snapshot{full, inc} {
+		require.Contains(t, listObjects(t, obj, s3.Bucket, prefix(s.ID)), "backup.tar.zst.age", "the chain is intact")
+	}
+	rep, code = h.verifyWait(t, f.tenant, inc.ID)
+	require.Equalf(t, 0, code, "verify after the refused move: %+v", rep)
+
 	// bucket → local: back on the agent's disk, the bucket emptied.
 	j, code = move(t, full.ID, sdk.StorageLocal)
 	require.Equalf(t, 0, code, "move back: %+v", j)

@@ -54,9 +54,17 @@ func RequestCopy(ctx context.Context, db bun.IDB, p CopyParams) (*Job, error) {
 			return nil, fmt.Errorf("copy snapshot: storage target: %w", err)
 		}
 	}
+	if dst != nil && snap.StorageTargetID != nil {
+		from, err := GetStorageTarget(ctx, db, StorageScope{Any: true}, *snap.StorageTargetID)
+		if err != nil {
+			return nil, fmt.Errorf("copy snapshot: its storage target: %w", err)
+		}
+		if from.ID == dst.ID || (from.Endpoint == dst.Endpoint && from.Bucket == dst.Bucket && from.Prefix == dst.Prefix) {
+			return nil, chainConflict("snapshot %s is already in storage target %s (bucket %s at %s, prefix %q)",
+				snap.ID, dst.ID, dst.Bucket, dst.Endpoint, dst.Prefix)
+		}
+	}
 	switch {
-	case dst != nil && snap.StorageTargetID != nil && *snap.StorageTargetID == dst.ID:
-		return nil, chainConflict("snapshot %s is already in storage target %s", snap.ID, dst.ID)
 	case dst == nil && snap.StorageTargetID == nil:
 		return nil, chainConflict("snapshot %s is already on an agent's disk (%s); hint: copy it to a storage "+
 			"target, then to the other agent with --agent", snap.ID, snap.AgentID)

@@ -127,6 +127,9 @@ func TestMoveChain(t *testing.T) {
 			require.Equal(t, sdk.StorageBackendS3, s.StorageBackend)
 		}
 		require.Equal(t, &rep, store.JobView(done).Copy)
+		twin := s3Target(t, db, f.tenant.ID, "twin") // the same endpoint, bucket and prefix
+		_, err = requestCopy(t, db, store.CopyParams{TenantID: f.tenant.ID, SnapshotID: full.ID, ToStorageID: twin.ID, Move: true})
+		require.ErrorContains(t, err, "is already in storage target", "a twin target is the same place")
 
 		// The source still backs up to the agent's disk: the next backup
 		// does not continue the chain that moved away.
