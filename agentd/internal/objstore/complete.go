@@ -30,6 +30,7 @@ func (u *Upload) Complete(ctx context.Context) (size int64, sha256Hex string, er
 		u.send()
 	}
 	u.wg.Wait()
+	u.bufs.close() // every part is done: all buffers are free
 	if err := u.failure(); err != nil {
 		return 0, "", u.failLocked(err)
 	}
@@ -139,10 +140,11 @@ func (u *Upload) abortLocked(ctx context.Context) error {
 	u.cancel(errAborted)
 	u.wg.Wait()
 	if u.buf != nil {
-		u.gate.release(int64(len(*u.buf)))
-		putBuf(u.buf)
+		u.bufs.put(u.buf)
+		u.gate.release(int64(len(u.buf)))
 		u.buf = nil
 	}
+	u.bufs.close()
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortTimeout)
 	defer cancel()
 	err := u.s.abort(actx, u.key, u.uploadID)

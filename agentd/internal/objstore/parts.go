@@ -53,7 +53,8 @@ func partSize(base int64, n int) int64 {
 // uploading the previous one. Peak buffer memory of an upload is therefore
 // max(Buffers × PartSize, 2 × current part size): 64 MiB with the defaults
 // up to 15.6 GiB of artifact, 64 MiB (2 × 32 MiB) up to 46.9 GiB, then
-// 2 × the part size of the table above.
+// 2 × the part size of the table above. The same bound holds for the
+// memory the upload maps, free buffers included (see partBuffers).
 type memGate struct {
 	mu        sync.Mutex
 	cond      *sync.Cond
@@ -104,22 +105,4 @@ func (g *memGate) peak() int64 {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.peakBytes
-}
-
-// bufPools holds one sync.Pool per buffer size, shared by all uploads, so
-// consecutive backups reuse their part buffers.
-var bufPools sync.Map // int64 -> *sync.Pool of *[]byte
-
-func getBuf(size int64) *[]byte {
-	p, _ := bufPools.LoadOrStore(size, &sync.Pool{})
-	if b, ok := p.(*sync.Pool).Get().(*[]byte); ok {
-		return b
-	}
-	b := make([]byte, size)
-	return &b
-}
-
-func putBuf(b *[]byte) {
-	p, _ := bufPools.LoadOrStore(int64(len(*b)), &sync.Pool{})
-	p.(*sync.Pool).Put(b)
 }

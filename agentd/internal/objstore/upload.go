@@ -1,12 +1,12 @@
 package objstore
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
 	"hash"
+	"runtime"
 	"sync"
 	"time"
 
@@ -27,8 +27,10 @@ var errAborted = errors.New("upload aborted")
 // Finish it with Complete or Abort; `defer u.Abort(ctx)` right after Begin
 // is safe, Abort after Complete does nothing. A failed part, a failed
 // Complete, or the end of the context given to Begin aborts the multipart
-// upload by itself. Write and Complete are called from one goroutine;
-// Abort may be called from any.
+// upload by itself. The part buffers are not Go heap on Linux (see
+// partBuffers): they are unmapped when the upload ends, or by a cleanup
+// once an Upload dropped unfinished is garbage. Write and Complete are
+// called from one goroutine; Abort may be called from any.
 type Upload struct {
 	s        *Store
 	key      string
@@ -38,12 +40,13 @@ type Upload struct {
 	cancel   context.CancelCauseFunc
 	stop     func() bool // stops the abort-on-cancel hook
 	gate     *memGate
+	bufs     *partBuffers
 
 	wmu   sync.Mutex // serialises Write, Complete and Abort
 	state uploadState
 	hash  hash.Hash
 	size  int64
-	buf   *[]byte // the part being filled, nil between parts
+	buf   []byte // the part being filled, nil between parts
 	fill  int
 	next  int // number of the part being filled (1-based)
 
@@ -80,9 +83,11 @@ func (s *Store) Begin(ctx context.Context, key string) (*Upload, error) {
 	u := &Upload{
 		s: s, key: key, uploadID: id, parent: ctx, ctx: uctx, cancel: cancel,
 		gate: newMemGate(int64(s.tune.Buffers)*s.tune.PartSize, s.tune.Buffers),
+		bufs: &partBuffers{},
 		hash: sha256.New(), next: 1, done: make(chan struct{}),
 	}
 	u.stop = context.AfterFunc(ctx, func() { _ = u.Abort(context.Background()) })
+	runtime.AddCleanup(u, (*partBuffers).abandon, u.bufs)
 	return u, nil
 }
 
@@ -118,13 +123,13 @@ func (u *Upload) Write(p []byte) (int, error) {
 				return written, u.failLocked(err)
 			}
 		}
-		n := copy((*u.buf)[u.fill:], p)
+		n := copy(u.buf[u.fill:], p)
 		u.hash.Write(p[:n])
 		u.fill += n
 		u.size += int64(n)
 		written += n
 		p = p[n:]
-		if u.fill == len(*u.buf) {
+		if u.fill == len(u.buf) {
 			u.send()
 		}
 	}
@@ -162,7 +167,12 @@ func (u *Upload) takeBuffer() error {
 		}
 		return fmt.Errorf("upload %s: %w", u.key, err)
 	}
-	u.buf, u.fill = getBuf(size), 0
+	buf, err := u.bufs.get(size)
+	if err != nil {
+		u.gate.release(size)
+		return fmt.Errorf("upload %s: %w", u.key, err)
+	}
+	u.buf, u.fill = buf, 0
 	return nil
 }
 
@@ -175,16 +185,19 @@ func (u *Upload) send() {
 	go u.putPart(part, buf, n)
 }
 
-func (u *Upload) putPart(part int, buf *[]byte, n int) {
+// putPart uploads buf[:n] as part, then gives the buffer back; revoking
+// the body first makes sure no request still reads it (see partBody).
+func (u *Upload) putPart(part int, buf []byte, n int) {
+	body := newPartBody(buf[:n])
 	defer u.wg.Done()
 	defer func() {
-		size := int64(len(*buf))
-		putBuf(buf)
-		u.gate.release(size)
+		body.revoke()
+		u.bufs.put(buf)
+		u.gate.release(int64(len(buf)))
 	}()
 	op := fmt.Sprintf("upload part %d of %s", part, u.key)
 	res, err := u.s.core.PutObjectPart(u.ctx, u.s.cfg.Bucket, u.key, u.uploadID, part,
-		bytes.NewReader((*buf)[:n]), int64(n), minio.PutObjectPartOptions{})
+		body, int64(n), minio.PutObjectPartOptions{})
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if err != nil {
