@@ -71,7 +71,7 @@ func (a *Agent) copySnapshot(ctx context.Context, l *lease) error {
 		rep.Links = append(rep.Links, sdk.CopiedLink{CopyLink: link, Location: loc})
 		l.filesDone.Add(1)
 	}
-	l.copyReport = rep
+	l.copyReport, l.undo = rep, undo
 	l.afterComplete = func(ctx context.Context) {
 		for _, ids := range written {
 			if err := a.deleteAt(ctx, src, ids); err != nil {
@@ -279,7 +279,7 @@ func (a *Agent) openTarget(st *sdk.StorageLease, key *sdk.SecretPayload) (*objst
 	}
 	s, err := objstore.New(objstore.Config{Endpoint: st.Endpoint, Bucket: st.Bucket, Region: st.Region,
 		Prefix: st.Prefix, PathStyle: st.PathStyle, AccessKeyID: key.AccessKeyID, SecretAccessKey: key.SecretAccessKey},
-		objstore.Tuning{DialContext: egress.Dialer{Policy: egress.Policy{AllowLoopback: a.cfg.AllowLoopback,
+		objstore.Tuning{SkipSHA256: true, DialContext: egress.Dialer{Policy: egress.Policy{AllowLoopback: a.cfg.AllowLoopback,
 			AllowPrivate: a.cfg.AllowPrivate}}.DialContext})
 	if err != nil {
 		return nil, s3Failure(fmt.Errorf("storage target %s: %w", st.TargetID, err))

@@ -46,9 +46,11 @@ type lease struct {
 	verifyReport  *sdk.VerifyReport  // a verify job's verdict
 	copyReport    *sdk.CopyReport    // a copy job's copies, as read back
 
-	// afterComplete runs once the hub accepted the job's completion (a
-	// move deletes the old copies).
+	// afterComplete runs once the hub recorded the job completed (a move
+	// deletes the old copies); undo when the hub failed it instead (a
+	// copy removes what it wrote).
 	afterComplete func(ctx context.Context)
+	undo          func()
 }
 
 const maxWarningsKept = 200
@@ -207,32 +209,44 @@ func (a *Agent) finish(ctx context.Context, l *lease, report *sdk.SnapshotReport
 		req.Status, req.Snapshot, req.Restore, req.Test = sdk.JobCompleted, report, l.restoreReport, l.testReport
 		req.Verify, req.Copy = l.verifyReport, l.copyReport
 	}
-	if cerr := a.complete(ctx, l, req); cerr != nil {
+	ended, cerr := a.complete(ctx, l, req)
+	refused := cerr == nil && req.Status == sdk.JobCompleted && ended.Status != sdk.JobCompleted
+	if refused {
+		// The hub failed the job instead of recording its result (a report
+		// it refuses: a backup into a target the tenant may not use, a copy
+		// that does not match its links): nothing refers to the output.
+		cerr = fmt.Errorf("the hub recorded the job %s: %s", ended.Status, ended.ErrorMessage)
+	}
+	if cerr != nil {
 		log.Error("could not report job end; removing its output", "err", cerr)
 		if report != nil {
 			a.removeSnapshot(context.WithoutCancel(ctx), l)
 		}
-		a.removeRestore(l) // a copy's output stays: another attempt may be writing there, and replaces it
+		a.removeRestore(l)
+		if refused && l.undo != nil {
+			l.undo() // else a copy's output stays: another attempt may be writing there, and replaces it
+		}
 		return
 	}
-	if req.Status == sdk.JobCompleted && l.afterComplete != nil {
+	if ended.Status == sdk.JobCompleted && l.afterComplete != nil {
 		l.afterComplete(context.WithoutCancel(ctx))
 	}
 	log.Info("job ended", "status", req.Status, "error", req.ErrorMessage, "files", p.FilesDone, "bytes_written", p.BytesWritten)
 }
 
-// complete reports a job's end, retrying transient failures while the lease lasts.
-func (a *Agent) complete(ctx context.Context, l *lease, req *sdk.CompleteRequest) error {
+// complete reports a job's end, retrying transient failures while the
+// lease lasts, and returns the job as the hub recorded it.
+func (a *Agent) complete(ctx context.Context, l *lease, req *sdk.CompleteRequest) (*sdk.Job, error) {
 	for attempt := 1; ; attempt++ {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		_, err := a.hub.Complete(cctx, l.job.ID, *req)
+		job, err := a.hub.Complete(cctx, l.job.ID, *req)
 		cancel()
 		if err == nil || errors.Is(err, sdk.ErrConflict) || time.Now().After(l.expires) {
-			return err
+			return job, err
 		}
 		l.log.Warn("reporting job end failed; retrying", "err", err, "attempt", attempt)
 		if !sleep(ctx, time.Duration(attempt)*time.Second) {
-			return err
+			return nil, err
 		}
 	}
 }

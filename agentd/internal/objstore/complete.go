@@ -14,7 +14,7 @@ import (
 // Complete sends the last part, waits for every part, completes the
 // multipart upload, then HEADs the object and checks that its size is the
 // number of bytes written. It returns that size and the hex sha256 of the
-// bytes written. On error the upload is aborted (and an object that may
+// bytes written ("" with Tuning.SkipSHA256). On error the upload is aborted (and an object that may
 // have been completed is deleted): nothing is left under the key.
 func (u *Upload) Complete(ctx context.Context) (size int64, sha256Hex string, err error) {
 	u.wmu.Lock()
@@ -22,7 +22,10 @@ func (u *Upload) Complete(ctx context.Context) (size int64, sha256Hex string, er
 	if err := u.usable(); err != nil {
 		return 0, "", err
 	}
-	sum := hex.EncodeToString(u.hash.Sum(nil))
+	sum := ""
+	if u.hash != nil {
+		sum = hex.EncodeToString(u.hash.Sum(nil))
+	}
 	if u.size == 0 {
 		return u.completeEmpty(ctx, sum)
 	}

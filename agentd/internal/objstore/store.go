@@ -38,6 +38,11 @@ type Tuning struct {
 	// being filled included (default 4): memory per upload is at most
 	// Buffers × the current part size.
 	Buffers int
+	// SkipSHA256: Upload does not hash what it is given, and Complete
+	// returns no sha256 (""). For callers that hash the bytes themselves
+	// (the agent's archive writer does): a second pass over every byte of
+	// the artifact costs ~5 % of a backup's CPU for nothing.
+	SkipSHA256 bool
 	// MaxRetries is how many times minio-go tries each request (default 10;
 	// 1 disables retries).
 	MaxRetries int

@@ -44,7 +44,7 @@ type Upload struct {
 
 	wmu   sync.Mutex // serialises Write, Complete and Abort
 	state uploadState
-	hash  hash.Hash
+	hash  hash.Hash // nil with Tuning.SkipSHA256
 	size  int64
 	buf   []byte // the part being filled, nil between parts
 	fill  int
@@ -84,7 +84,10 @@ func (s *Store) Begin(ctx context.Context, key string) (*Upload, error) {
 		s: s, key: key, uploadID: id, parent: ctx, ctx: uctx, cancel: cancel,
 		gate: newMemGate(int64(s.tune.Buffers)*s.tune.PartSize, s.tune.Buffers),
 		bufs: &partBuffers{},
-		hash: sha256.New(), next: 1, done: make(chan struct{}),
+		next: 1, done: make(chan struct{}),
+	}
+	if !s.tune.SkipSHA256 {
+		u.hash = sha256.New()
 	}
 	u.stop = context.AfterFunc(ctx, func() { _ = u.Abort(context.Background()) })
 	runtime.AddCleanup(u, (*partBuffers).abandon, u.bufs)
@@ -124,7 +127,9 @@ func (u *Upload) Write(p []byte) (int, error) {
 			}
 		}
 		n := copy(u.buf[u.fill:], p)
-		u.hash.Write(p[:n])
+		if u.hash != nil {
+			u.hash.Write(p[:n])
+		}
 		u.fill += n
 		u.size += int64(n)
 		written += n

@@ -214,3 +214,31 @@ func TestTuningChecked(t *testing.T) {
 	_, err = New(cfg, Tuning{Buffers: -1})
 	require.True(t, errors.Is(err, ErrInvalidConfig))
 }
+
+// TestUploadSkipSHA256: with Tuning.SkipSHA256 the upload does not hash
+// (Complete returns no sha256) and the object is still whole.
+func TestUploadSkipSHA256(t *testing.T) {
+	t.Parallel()
+	srv := s3server.Start(t)
+	tune := smallParts()
+	tune.SkipSHA256 = true
+	s := newTestStore(t, testConfig(srv), tune)
+	ctx := context.Background()
+	key, err := s.SnapshotKey(testIDs, "backup.tar.zst.age")
+	require.NoError(t, err)
+	u, err := s.Begin(ctx, key)
+	require.NoError(t, err)
+	defer func() { _ = u.Abort(ctx) }()
+	const n = 11*mib + 7
+	want := writeRandom(t, u, 3, n)
+	size, sum, err := u.Complete(ctx)
+	require.NoError(t, err)
+	require.EqualValues(t, n, size)
+	require.Empty(t, sum)
+	r, err := s.Open(ctx, key)
+	require.NoError(t, err)
+	got, gotSum := sha256Of(t, r)
+	require.NoError(t, r.Close())
+	require.EqualValues(t, n, got)
+	require.Equal(t, want, gotSum)
+}
