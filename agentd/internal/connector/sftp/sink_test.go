@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/xvault/xvault/agentd/internal/connector"
+	"github.com/xvault/xvault/agentd/internal/connector/sshexec"
 )
 
 // got is one entry as the fake sink received it.
@@ -28,6 +29,7 @@ type fakeSink struct {
 	inPut    bool
 	entries  []got
 	warns    map[string]error
+	shell    []string // warnings quoting the remote shell's stderr
 	progress int
 	// onPut, when set, runs after each entry was recorded; an error is returned by Put.
 	onPut func(e connector.Entry) error
@@ -67,9 +69,16 @@ func (s *fakeSink) Put(e connector.Entry, body io.Reader) error {
 	return nil
 }
 
+// Warn records a warning by path. The remote shell's own stderr (root's
+// rc files on a test box print pyenv noise under load) is not about the
+// tree and is kept apart.
 func (s *fakeSink) Warn(path string, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if path == sshexec.ShellOutput {
+		s.shell = append(s.shell, err.Error())
+		return
+	}
 	s.warns[path] = err
 }
 

@@ -256,10 +256,20 @@ func judge(err error, t Tar, path string, lines []string, sink connector.Sink) e
 		return fmt.Errorf("remote tar: %w: %s", err, tail(lines, 5))
 	}
 	for _, l := range lines {
-		sink.Warn(path, errors.New(strings.TrimPrefix(l, "tar: ")))
+		if msg, ok := strings.CutPrefix(l, "tar: "); ok {
+			sink.Warn(path, errors.New(msg))
+			continue
+		}
+		// Not tar's: the login shell's rc files or the server's profile
+		// said something. Worth showing, but not about path.
+		sink.Warn(ShellOutput, fmt.Errorf("the remote shell wrote on stderr: %s", l))
 	}
 	return nil
 }
+
+// ShellOutput is the path of a warning that quotes stderr of the remote
+// session which did not come from tar (rc-file or profile noise).
+const ShellOutput = "(remote shell)"
 
 func tail(lines []string, n int) string {
 	if len(lines) == 0 {

@@ -40,7 +40,13 @@ func (s *recSink) Put(e connector.Entry, body io.Reader) error {
 	s.bodies[e.Name] = string(b)
 	return nil
 }
-func (s *recSink) Warn(p string, err error) { s.warns = append(s.warns, p+": "+err.Error()) }
+// Warn records the tree's warnings; the remote shell's own stderr (rc-file
+// noise of the test box) is left out.
+func (s *recSink) Warn(p string, err error) {
+	if p != ShellOutput {
+		s.warns = append(s.warns, p+": "+err.Error())
+	}
+}
 func (s *recSink) Progress(string)          {}
 
 func (s *recSink) names() []string {
@@ -160,3 +166,24 @@ func TestEntriesReemitted(t *testing.T) {
 	require.Contains(t, sink.warns[1], "hard link")
 	require.Contains(t, f.commands[len(f.commands)-1], `--exclude='*.log' --anchored --exclude='srv/cache' --no-anchored -C '/' -- 'srv'`)
 }
+
+// TestJudgeSeparatesShellNoise: tar's stderr lines are warnings on the
+// path; other lines (a login shell's rc files) are warnings of the remote
+// shell, not of the path.
+func TestJudgeSeparatesShellNoise(t *testing.T) {
+	t.Parallel()
+	sink := &allWarns{}
+	err := judge(nil, Tar{Flavour: GNU}, "/srv", []string{"tar: srv/f: file changed as we read it",
+		"pyenv: cannot rehash: /root/.pyenv/shims isn't writable"}, sink)
+	require.NoError(t, err)
+	require.Equal(t, []string{"/srv: srv/f: file changed as we read it",
+		ShellOutput + ": the remote shell wrote on stderr: pyenv: cannot rehash: /root/.pyenv/shims isn't writable"}, sink.got)
+}
+
+// allWarns is a recSink that keeps every warning, the shell's too.
+type allWarns struct {
+	recSink
+	got []string
+}
+
+func (s *allWarns) Warn(p string, err error) { s.got = append(s.got, p+": "+err.Error()) }
