@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 )
@@ -150,10 +151,36 @@ func (u *Upload) abortLocked(ctx context.Context) error {
 	u.bufs.close()
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortTimeout)
 	defer cancel()
-	err := u.s.abort(actx, u.key, u.uploadID)
+	err := u.abortUntilGone(actx)
 	u.markDone()
-	if errors.Is(err, ErrNoSuchUpload) {
-		return nil
-	}
 	return err
+}
+
+// abortUntilGone aborts the multipart upload and checks that it is gone.
+// A part request the client gave up on may still be running on the server
+// and bring the upload back after the abort (S3's documentation says to
+// abort again then); it tries up to three times.
+func (u *Upload) abortUntilGone(ctx context.Context) error {
+	for attempt := 1; ; attempt++ {
+		err := u.s.abort(ctx, u.key, u.uploadID)
+		if err != nil && !errors.Is(err, ErrNoSuchUpload) {
+			return err
+		}
+		ups, lerr := u.s.ListUploads(ctx, u.key)
+		if lerr != nil {
+			return nil // aborted; the check is only a second look
+		}
+		if !slices.ContainsFunc(ups, func(i UploadInfo) bool { return i.UploadID == u.uploadID }) {
+			return nil
+		}
+		if attempt == 3 {
+			return u.s.newError("abort upload of "+u.key, ErrTransient,
+				errors.New("still listed after 3 aborts (a part request still running on the server); the sweeper removes it"))
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Duration(attempt) * 250 * time.Millisecond):
+		}
+	}
 }
