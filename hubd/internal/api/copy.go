@@ -76,9 +76,11 @@ func (s *Server) testStorageTarget(ctx context.Context, c *call) (int, any, erro
 		if !c.caller.IsPlatformAdmin() && !c.caller.CanWrite(c.tenantID) {
 			return sdk.Errorf(sdk.CodePermissionDenied, "role %s is read-only; hint: use an owner or admin token", c.caller.Role)
 		}
-		if ok, err := store.AnyAgentCan(ctx, tx, sdk.CapabilityStorageS3); err != nil || !ok {
-			return cmpErr(err, sdk.Errorf(sdk.CodeConflict, "no enrolled agent can reach object storage (none advertises %s)",
-				sdk.CapabilityStorageS3))
+		if ok, err := store.AnyAgentCan(ctx, tx, sdk.CapabilityStorageS3); err != nil {
+			return err
+		} else if !ok {
+			return sdk.Errorf(sdk.CodeConflict, "no enrolled agent can reach object storage (none advertises %s)",
+				sdk.CapabilityStorageS3)
 		}
 		now := s.now()
 		job = &store.Job{ID: store.NewID(), TenantID: c.tenantID, Type: store.JobTypeTestConnection,
@@ -94,12 +96,4 @@ func (s *Server) testStorageTarget(ctx context.Context, c *call) (int, any, erro
 	}
 	s.cfg.Waker.Notify(ctx)
 	return http.StatusCreated, jobOut(job), nil
-}
-
-// cmpErr is err when set, else alt.
-func cmpErr(err, alt error) error {
-	if err != nil {
-		return err
-	}
-	return alt
 }

@@ -40,6 +40,7 @@ func (s *recSink) Put(e connector.Entry, body io.Reader) error {
 	s.bodies[e.Name] = string(b)
 	return nil
 }
+
 // Warn records the tree's warnings; the remote shell's own stderr (rc-file
 // noise of the test box) is left out.
 func (s *recSink) Warn(p string, err error) {
@@ -47,7 +48,7 @@ func (s *recSink) Warn(p string, err error) {
 		s.warns = append(s.warns, p+": "+err.Error())
 	}
 }
-func (s *recSink) Progress(string)          {}
+func (s *recSink) Progress(string) {}
 
 func (s *recSink) names() []string {
 	var out []string

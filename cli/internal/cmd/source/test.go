@@ -83,7 +83,7 @@ func testRun(ctx context.Context, opts *testOptions) error {
 		return err
 	}
 	if !rep.OK {
-		final.Status, final.ErrorMessage = sdk.JobFailed, "the source would not back up: "+firstFailed(rep)
+		final.Status, final.ErrorMessage = sdk.JobFailed, "the source would not back up: "+cmdutil.FirstFailedCheck(rep)
 		return &cmdutil.JobFailedError{Job: final}
 	}
 	return nil
@@ -97,15 +97,7 @@ func printReport(d cmdutil.Deps, rep *sdk.TestReport) error {
 	for _, tool := range rep.Tools {
 		fmt.Fprintf(w, "Tool:   %s\n", tool)
 	}
-	t := d.Out.Table("CHECK", "RESULT", "DETAIL")
-	for _, c := range rep.Checks {
-		res := "ok"
-		if !c.OK {
-			res = "FAILED"
-		}
-		t.Row(c.Name, res, c.Detail)
-	}
-	if err := t.Flush(); err != nil {
+	if err := cmdutil.PrintChecks(d.Out, rep.Checks); err != nil {
 		return err
 	}
 	if len(rep.Items) > 0 {
@@ -127,13 +119,4 @@ func printReport(d cmdutil.Deps, rep *sdk.TestReport) error {
 	}
 	fmt.Fprintln(w, verdict)
 	return nil
-}
-
-func firstFailed(rep *sdk.TestReport) string {
-	for _, c := range rep.Checks {
-		if !c.OK {
-			return c.Name + ": " + c.Detail
-		}
-	}
-	return "a check failed"
 }

@@ -88,26 +88,12 @@ func testRun(ctx context.Context, opts *testOptions) error {
 		}
 	} else {
 		fmt.Fprintf(opts.IO.Out, "Target: %s\n", rep.Server)
-		t := opts.Out.Table("CHECK", "RESULT", "DETAIL")
-		for _, c := range rep.Checks {
-			res := "ok"
-			if !c.OK {
-				res = "FAILED"
-			}
-			t.Row(c.Name, res, c.Detail)
-		}
-		if err := t.Flush(); err != nil {
+		if err := cmdutil.PrintChecks(opts.Out, rep.Checks); err != nil {
 			return err
 		}
 	}
 	if !rep.OK {
-		final.Status, final.ErrorMessage = sdk.JobFailed, "agents cannot use storage target "+id
-		for _, c := range rep.Checks {
-			if !c.OK {
-				final.ErrorMessage += ": " + c.Name + ": " + c.Detail
-				break
-			}
-		}
+		final.Status, final.ErrorMessage = sdk.JobFailed, "agents cannot use storage target "+id+": "+cmdutil.FirstFailedCheck(rep)
 		return &cmdutil.JobFailedError{Job: final}
 	}
 	if !opts.Out.JSON() {
